@@ -1,0 +1,169 @@
+"""Encoding of tabular X into the integer codes and floats the network reads."""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+
+@dataclass
+class EncodedFeatures:
+    """X as the network reads it.
+
+    Attributes
+    ----------
+    categorical : ndarray of shape (n_samples, n_categorical), dtype int64
+        Category codes; 0 is the out-of-vocabulary code.
+    numeric : ndarray of shape (n_samples, n_numeric), dtype float32
+        Standardised numeric columns.
+    """
+
+    categorical: np.ndarray
+    numeric: np.ndarray
+
+    def __len__(self):
+        return len(self.categorical)
+
+
+@dataclass
+class TabularEncoder:
+    """Maps categorical columns to codes and standardises numeric columns.
+
+    Parameters
+    ----------
+    categorical_features : "auto", list of str or int, or array-like of bool
+        Which columns are categorical. ``"auto"`` picks pandas ``category``,
+        object and string columns.
+    min_frequency : int
+        Categories seen fewer times than this in fit share the
+        out-of-vocabulary code 0, as do missing values and categories first
+        seen at predict time.
+    """
+
+    categorical_features: object = "auto"
+    min_frequency: int = 1
+    categorical_columns_: list = field(default_factory=list, init=False)
+    numeric_columns_: list = field(default_factory=list, init=False)
+    categories_: list = field(default_factory=list, init=False)
+    mean_: np.ndarray = field(default=None, init=False)
+    scale_: np.ndarray = field(default=None, init=False)
+
+    def fit_transform(self, X):
+        """Learn vocabularies and scales from ``X`` and encode it."""
+        frame = as_frame(X)
+        is_categorical = self._categorical_mask(frame)
+        self.categorical_columns_ = list(np.flatnonzero(is_categorical))
+        self.numeric_columns_ = list(np.flatnonzero(~is_categorical))
+        self.categories_ = []
+        for j in self.categorical_columns_:
+            counts = frame.iloc[:, j].value_counts(dropna=True)
+            self.categories_.append(counts.index[counts >= self.min_frequency])
+        numeric = self._numeric_values(frame)
+        self.mean_ = numeric.mean(axis=0) if len(numeric) else np.zeros(0)
+        scale = numeric.std(axis=0) if len(numeric) else np.ones(0)
+        self.scale_ = np.where(scale > 0, scale, 1.0)
+        return self._encode(frame, numeric)
+
+    def transform(self, X):
+        """Encode ``X`` with what :meth:`fit_transform` learnt."""
+        frame = as_frame(X)
+        return self._encode(frame, self._numeric_values(frame))
+
+    @property
+    def cardinalities(self):
+        """Number of embedding rows per categorical column (with the OOV row)."""
+        return [len(categories) + 1 for categories in self.categories_]
+
+    def _encode(self, frame, numeric):
+        n_samples = len(frame)
+        codes = np.empty((n_samples, len(self.categorical_columns_)), np.int64)
+        for k, (j, categories) in enumerate(
+            zip(self.categorical_columns_, self.categories_, strict=True)
+        ):
+            column = frame.iloc[:, j]
+            codes[:, k] = pd.Categorical(column, categories=categories).codes + 1
+        standardised = (numeric - self.mean_) / self.scale_
+        return EncodedFeatures(codes, standardised.astype(np.float32))
+
+    def _categorical_mask(self, frame):
+        spec = self.categorical_features
+        n_features = frame.shape[1]
+        if isinstance(spec, str) and spec == "auto":
+            return np.array([_looks_categorical(frame[c]) for c in frame.columns])
+        spec = np.asarray(spec)
+        if spec.dtype == bool:
+            if spec.shape != (n_features,):
+                raise ValueError(
+                    f"categorical_features is a boolean mask of length {spec.size}"
+                    f", but X has {n_features} features."
+                )
+            return spec.copy()
+        mask = np.zeros(n_features, dtype=bool)
+        names = [str(c) for c in frame.columns]
+        for item in spec.tolist():
+            if isinstance(item, str):
+                if item not in names:
+                    raise ValueError(
+                        f"categorical_features names column {item!r}, which is "
+                        "not in X."
+                    )
+                mask[names.index(item)] = True
+            elif isinstance(item, int) and -n_features <= item < n_features:
+                mask[item] = True
+            else:
+                raise ValueError(
+                    f"categorical_features holds {item!r}; expected a column name "
+                    f"or an index in [0, {n_features})."
+                )
+        return mask
+
+    def _numeric_values(self, frame):
+        columns = frame.iloc[:, self.numeric_columns_]
+        values = np.empty(columns.shape, dtype=np.float64)
+        for k, name in enumerate(columns.columns):
+            try:
+                values[:, k] = columns[name].to_numpy(dtype=np.float64, na_value=np.nan)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(
+                    f"Column {name!r} is treated as numeric but holds non-numeric "
+                    "values; list it in categorical_features or convert it."
+                ) from exc
+        bad = ~np.isfinite(values)
+        if bad.any():
+            names = [str(columns.columns[k]) for k in np.flatnonzero(bad.any(axis=0))]
+            raise ValueError(
+                f"Numeric columns {names} hold NaN or infinite values. Impute "
+                "them first (e.g. sklearn.impute.SimpleImputer in a Pipeline), "
+                "or mark the column as categorical so missing values get their "
+                "own code."
+            )
+        return values
+
+
+def as_frame(X):
+    """Return ``X`` as a DataFrame with its columns in order."""
+    if sp.issparse(X):
+        raise TypeError(
+            "Sparse X is not supported: the network embeds categorical columns "
+            "itself, so pass the dense columns (e.g. X.toarray())."
+        )
+    if isinstance(X, pd.DataFrame):
+        return X
+    array = np.asarray(X)
+    if array.ndim != 2:
+        raise ValueError(
+            f"X must be 2-D (n_samples, n_features); got an array of shape "
+            f"{array.shape}."
+        )
+    frame = pd.DataFrame(array)
+    return frame.infer_objects() if array.dtype == object else frame
+
+
+def _looks_categorical(column):
+    dtype = column.dtype
+    return (
+        isinstance(dtype, pd.CategoricalDtype)
+        or pd.api.types.is_object_dtype(dtype)
+        or pd.api.types.is_string_dtype(dtype)
+    )

@@ -1,0 +1,338 @@
+"""The scikit-learn estimator machinery shared by every cascade classifier."""
+
+import math
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import (
+    _check_feature_names,
+    _check_n_features,
+    check_consistent_length,
+    check_is_fitted,
+)
+from skorch.callbacks import EarlyStopping, PrintLog
+from skorch.helper import predefined_split
+
+from sk_pimm._data import BatchSliceLoader, CascadeDataset
+from sk_pimm._encoding import TabularEncoder, as_frame
+from sk_pimm._labels import CASCADE_MODES, check_cascade_labels
+from sk_pimm._net import CascadeLoss, CascadeNet
+from sk_pimm._version import __version__
+from sk_pimm.callbacks import StageMonitor
+from sk_pimm.exceptions import DegenerateStageWarning, VersionMismatchWarning
+from sk_pimm.metrics import stage_roc_auc
+
+#: Rows per batch at prediction time; larger than training batches for speed.
+PREDICT_BATCH_SIZE = 8192
+
+
+class BaseCascadeClassifier(ClassifierMixin, BaseEstimator):
+    """Fit, predict and score for networks that predict every funnel stage.
+
+    Subclasses say which network to build (:meth:`_module_params`) and may add
+    training callbacks (:meth:`_extra_callbacks`); everything else, from
+    validation to the training loop, lives here.
+    """
+
+    _parameter_constraints = {
+        "categorical_features": [StrOptions({"auto"}), "array-like"],
+        "min_frequency": [Interval(Integral, 1, None, closed="left")],
+        "embedding_dim": [Interval(Integral, 1, None, closed="left")],
+        "hidden_units": ["array-like"],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "stage_weights": [None, "array-like"],
+        "cascade": [StrOptions(set(CASCADE_MODES))],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "device": [str, torch.device],
+    }
+
+    # ------------------------------------------------------------------ fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Train the network on impressions ``X`` and funnel labels ``y``.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+            One row per impression. Categorical columns are embedded, numeric
+            columns standardised (see ``categorical_features``).
+        y : DataFrame or array-like of shape (n_samples, n_stages)
+            One 0/1 column per stage, in funnel order, nested.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        labels, stage_names = check_cascade_labels(y, cascade=self.cascade)
+        frame = self._check_X(X, reset=True)
+        check_consistent_length(frame, labels)
+        self._check_params(labels.shape[1])
+        self.stage_names_ = stage_names
+        self.classes_ = [np.array([0, 1]) for _ in stage_names]
+        self._warn_degenerate_stages(labels)
+
+        rng = check_random_state(self.random_state)
+        seeds = rng.randint(np.iinfo(np.int32).max, size=3)
+        torch_seed, split_seed, shuffle_seed = (int(s) for s in seeds)
+        self._encoder = TabularEncoder(self.categorical_features, self.min_frequency)
+        features = self._encoder.fit_transform(frame)
+        train_data, valid_data = self._split(features, labels, split_seed)
+
+        device = torch.device(self.device)
+        rng_devices = [] if device.type != "cuda" else [device.index or 0]
+        with torch.random.fork_rng(devices=rng_devices):
+            torch.manual_seed(torch_seed)
+            self.net_ = self._build_net(train_data, valid_data, shuffle_seed)
+            self.net_.fit(train_data, y=None)
+        self.n_iter_ = len(self.net_.history)
+        return self
+
+    def _check_params(self, n_stages):
+        """Checks that involve several parameters or the data."""
+        units = np.asarray(self.hidden_units)
+        if (
+            units.ndim != 1
+            or units.size == 0
+            or not np.issubdtype(units.dtype, np.integer)
+            or (units <= 0).any()
+        ):
+            raise ValueError(
+                "hidden_units must be a non-empty sequence of positive integers; "
+                f"got {self.hidden_units!r}."
+            )
+        if self.stage_weights is not None:
+            weights = np.asarray(self.stage_weights, dtype=float)
+            if weights.shape != (n_stages,) or (weights < 0).any():
+                raise ValueError(
+                    f"stage_weights must hold {n_stages} non-negative numbers, one "
+                    f"per stage of y; got {self.stage_weights!r}."
+                )
+
+    def _split(self, features, labels, seed):
+        if not self.early_stopping:
+            return CascadeDataset(features, labels), None
+        n_samples = len(labels)
+        n_valid = math.ceil(self.validation_fraction * n_samples)
+        if n_valid < 1 or n_samples - n_valid < 1:
+            raise ValueError(
+                f"early_stopping needs at least one training and one validation "
+                f"row; {n_samples} rows with validation_fraction="
+                f"{self.validation_fraction} leave none for one of them."
+            )
+        train_idx, valid_idx = train_test_split(
+            np.arange(n_samples), test_size=n_valid, random_state=seed
+        )
+        train_idx.sort()
+        valid_idx.sort()
+
+        def subset(index):
+            return CascadeDataset(
+                type(features)(features.categorical[index], features.numeric[index]),
+                labels[index],
+            )
+
+        return subset(train_idx), subset(valid_idx)
+
+    def _build_net(self, train_data, valid_data, shuffle_seed):
+        module, module_params = self._module_params()
+        steps_per_epoch = math.ceil(len(train_data) / self.batch_size)
+        callbacks = [("stage_monitor", StageMonitor(self.stage_names_))]
+        callbacks += self._extra_callbacks(steps_per_epoch)
+        if valid_data is not None:
+            callbacks.append(
+                (
+                    "early_stopping",
+                    EarlyStopping(
+                        monitor="valid_auc",
+                        lower_is_better=False,
+                        patience=self.n_iter_no_change,
+                        load_best=True,
+                    ),
+                )
+            )
+        if self.verbose:
+            hidden = ["valid_loss"] + [f"valid_loss_{n}" for n in self.stage_names_]
+            callbacks.append(("print_log", PrintLog(keys_ignored=hidden)))
+        generator = torch.Generator().manual_seed(shuffle_seed)
+        return CascadeNet(
+            module,
+            criterion=CascadeLoss,
+            criterion__stage_weights=self.stage_weights,
+            criterion__calibrator_weight=self._calibrator_weight(),
+            optimizer=torch.optim.Adam,
+            optimizer__weight_decay=self.weight_decay,
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            iterator_train=BatchSliceLoader,
+            iterator_train__shuffle=True,
+            iterator_train__generator=generator,
+            iterator_valid=BatchSliceLoader,
+            iterator_valid__batch_size=max(self.batch_size, PREDICT_BATCH_SIZE),
+            train_split=None if valid_data is None else predefined_split(valid_data),
+            callbacks=callbacks,
+            device=self.device,
+            verbose=int(self.verbose),
+            **{f"module__{key}": value for key, value in module_params.items()},
+        )
+
+    def _input_params(self):
+        """Keyword arguments for the network's input layer and towers."""
+        encoder = self._encoder
+        return {
+            "cardinalities": encoder.cardinalities,
+            "n_numeric": len(encoder.numeric_columns_),
+            "n_stages": len(self.stage_names_),
+            "embedding_dim": self.embedding_dim,
+            "hidden_units": tuple(int(u) for u in self.hidden_units),
+            "dropout": self.dropout,
+        }
+
+    def _module_params(self):
+        """Return the network class and its keyword arguments."""
+        raise NotImplementedError(
+            f"{type(self).__name__} must say which network it trains by "
+            "overriding _module_params."
+        )
+
+    def _extra_callbacks(self, steps_per_epoch):
+        """Callbacks a subclass adds to training; none by default."""
+        return []
+
+    def _calibrator_weight(self):
+        return 0.0
+
+    # ------------------------------------------------------------- predict
+    def predict_proba(self, X):
+        """Probability that each impression reaches each stage.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+            Impressions with the columns seen in fit.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_stages)
+            Column ``t`` is ``P(stage t reached | x)``, stages in the order of
+            ``stage_names_``. Prediction never uses labels: every stage after
+            the first reads the prior stage's prediction.
+        """
+        check_is_fitted(self, "net_")
+        frame = self._check_X(X, reset=False)
+        data = CascadeDataset(self._encoder.transform(frame))
+        logits = self.net_.forward(data, training=False, device="cpu")
+        return torch.sigmoid(logits.double()).numpy()
+
+    def predict(self, X):
+        """Whether each impression reaches each stage, thresholded at 0.5.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+            Impressions with the columns seen in fit.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples, n_stages), dtype int64
+            1 where ``predict_proba`` is at least 0.5. Later stages are rare,
+            so most rows are predicted 0 there; rank by ``predict_proba``
+            instead when that matters.
+        """
+        return (self.predict_proba(X) >= 0.5).astype(np.int64)
+
+    def score(self, X, y, sample_weight=None):
+        """Mean ROC AUC over the stages.
+
+        This replaces the subset accuracy of scikit-learn's classifiers, which
+        says little when later stages are rare.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+            Impressions.
+        y : DataFrame or array-like of shape (n_samples, n_stages)
+            True funnel labels, checked as in fit (``cascade`` applies).
+        sample_weight : None
+            Not supported; must be None.
+
+        Returns
+        -------
+        score : float
+            Mean over stages of the ROC AUC; stages with a single class in
+            ``y`` are left out of the mean, and the score is ``nan`` if every
+            stage has a single class.
+        """
+        if sample_weight is not None:
+            raise ValueError("score does not support sample_weight yet.")
+        labels, _ = check_cascade_labels(y, cascade=self.cascade)
+        aucs = stage_roc_auc(labels, self.predict_proba(X))
+        return float(np.nanmean(aucs)) if not np.isnan(aucs).all() else np.nan
+
+    # ------------------------------------------------------------- helpers
+    @property
+    def history_(self):
+        """skorch ``History`` of the training run: one entry per epoch."""
+        check_is_fitted(self, "net_")
+        return self.net_.history
+
+    def _check_X(self, X, *, reset):
+        frame = as_frame(X)
+        _check_feature_names(self, frame, reset=reset)
+        _check_n_features(self, frame, reset=reset)
+        if len(frame) == 0:
+            raise ValueError("X has 0 rows; at least one impression is required.")
+        return frame
+
+    def _warn_degenerate_stages(self, labels):
+        for name, column in zip(self.stage_names_, labels.T, strict=True):
+            positives = int(column.sum())
+            if positives in (0, len(column)):
+                kind = "no positive" if positives == 0 else "no negative"
+                warnings.warn(
+                    f"Stage {name!r} has {kind} label in the training data; the "
+                    "model can only learn a constant for it, and its AUC is nan.",
+                    DegenerateStageWarning,
+                    stacklevel=3,
+                )
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state["_sk_pimm_version"] = __version__
+        return state
+
+    def __setstate__(self, state):
+        saved = state.pop("_sk_pimm_version", None)
+        if saved is not None and saved != __version__:
+            warnings.warn(
+                f"This {type(self).__name__} was saved with sk_pimm {saved} and "
+                f"is loaded with sk_pimm {__version__}; predictions may differ.",
+                VersionMismatchWarning,
+                stacklevel=2,
+            )
+        super().__setstate__(state)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.categorical = True
+        tags.input_tags.string = True
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = False
+        tags.classifier_tags.multi_label = True
+        tags.non_deterministic = self.random_state is None
+        return tags

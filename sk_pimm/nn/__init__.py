@@ -1,0 +1,6 @@
+"""PyTorch networks behind sk_pimm's estimators. They return logits."""
+
+from sk_pimm.nn.layers import InputLayer, mlp
+from sk_pimm.nn.pimm import PIMMNetwork, PIMModule
+
+__all__ = ["InputLayer", "PIMModule", "PIMMNetwork", "mlp"]
