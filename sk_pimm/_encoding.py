@@ -58,7 +58,8 @@ class TabularEncoder:
         self.categories_ = []
         for j in self.categorical_columns_:
             counts = frame.iloc[:, j].value_counts(dropna=True)
-            self.categories_.append(counts.index[counts >= self.min_frequency])
+            frequent = counts.index[counts.to_numpy() >= self.min_frequency]
+            self.categories_.append(pd.Index(frequent.to_numpy()))
         numeric = self._numeric_values(frame)
         self.mean_ = numeric.mean(axis=0) if len(numeric) else np.zeros(0)
         scale = numeric.std(axis=0) if len(numeric) else np.ones(0)
@@ -81,8 +82,7 @@ class TabularEncoder:
         for k, (j, categories) in enumerate(
             zip(self.categorical_columns_, self.categories_, strict=True)
         ):
-            column = frame.iloc[:, j]
-            codes[:, k] = pd.Categorical(column, categories=categories).codes + 1
+            codes[:, k] = _category_codes(frame.iloc[:, j], categories)
         standardised = (numeric - self.mean_) / self.scale_
         return EncodedFeatures(codes, standardised.astype(np.float32))
 
@@ -158,6 +158,16 @@ def as_frame(X):
         )
     frame = pd.DataFrame(array)
     return frame.infer_objects() if array.dtype == object else frame
+
+
+def _category_codes(column, categories):
+    """Codes 1.. of ``column``'s values in ``categories``; 0 for anything else."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        # Map the column's own categories once; code -1 (missing) takes the
+        # appended last entry, -1, like any unknown value.
+        lookup = np.append(categories.get_indexer(column.cat.categories), -1)
+        return lookup[column.cat.codes.to_numpy()] + 1
+    return categories.get_indexer(column) + 1
 
 
 def _looks_categorical(column):
