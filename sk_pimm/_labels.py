@@ -11,7 +11,7 @@ from sk_pimm.exceptions import CascadeWarning
 CASCADE_MODES = ("strict", "clip")
 
 
-def check_cascade_labels(y, *, cascade="strict"):
+def check_cascade_labels(y, *, cascade="strict", stacklevel=1):
     """Validate a funnel label matrix and return it as an int array.
 
     Parameters
@@ -22,6 +22,9 @@ def check_cascade_labels(y, *, cascade="strict"):
         What to do with rows where a stage is reached but an earlier one is
         not. ``"strict"`` raises; ``"clip"`` counts a stage as reached only if
         every earlier stage is, and warns with the counts.
+    stacklevel : int, default=1
+        Where the warning of ``"clip"`` points, counted from the caller of this
+        function: 1 is the caller itself, 2 the caller's caller, and so on.
 
     Returns
     -------
@@ -70,7 +73,7 @@ def check_cascade_labels(y, *, cascade="strict"):
         warnings.warn(
             f"cascade='clip' changed {n_changed} rows to make y nested ({details}).",
             CascadeWarning,
-            stacklevel=3,
+            stacklevel=stacklevel + 1,
         )
         values = clipped
     return values, stage_names

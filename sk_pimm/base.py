@@ -16,7 +16,7 @@ from sklearn.utils.validation import (
     check_consistent_length,
     check_is_fitted,
 )
-from skorch.callbacks import EarlyStopping, PrintLog
+from skorch.callbacks import EarlyStopping
 from skorch.helper import predefined_split
 
 from sk_pimm._data import BatchSliceLoader, CascadeDataset
@@ -24,7 +24,7 @@ from sk_pimm._encoding import TabularEncoder, as_frame
 from sk_pimm._labels import CASCADE_MODES, check_cascade_labels
 from sk_pimm._net import CascadeLoss, CascadeNet
 from sk_pimm._version import __version__
-from sk_pimm.callbacks import StageMonitor
+from sk_pimm.callbacks import EpochPrintLog, StageMonitor
 from sk_pimm.exceptions import DegenerateStageWarning, VersionMismatchWarning
 from sk_pimm.metrics import stage_roc_auc
 
@@ -78,7 +78,10 @@ class BaseCascadeClassifier(ClassifierMixin, BaseEstimator):
         self : object
             The fitted estimator.
         """
-        labels, stage_names = check_cascade_labels(y, cascade=self.cascade)
+        # The warnings point at the user's call, above fit and _fit_context.
+        labels, stage_names = check_cascade_labels(
+            y, cascade=self.cascade, stacklevel=3
+        )
         frame = self._check_X(X, reset=True)
         check_consistent_length(frame, labels)
         self._check_params(labels.shape[1])
@@ -167,7 +170,7 @@ class BaseCascadeClassifier(ClassifierMixin, BaseEstimator):
             )
         if self.verbose:
             hidden = ["valid_loss"] + [f"valid_loss_{n}" for n in self.stage_names_]
-            callbacks.append(("print_log", PrintLog(keys_ignored=hidden)))
+            callbacks.append(("print_log", EpochPrintLog(keys_ignored=hidden)))
         generator = torch.Generator().manual_seed(shuffle_seed)
         return CascadeNet(
             module,
@@ -280,7 +283,7 @@ class BaseCascadeClassifier(ClassifierMixin, BaseEstimator):
         """
         if sample_weight is not None:
             raise ValueError("score does not support sample_weight yet.")
-        labels, _ = check_cascade_labels(y, cascade=self.cascade)
+        labels, _ = check_cascade_labels(y, cascade=self.cascade, stacklevel=2)
         aucs = stage_roc_auc(labels, self.predict_proba(X))
         return float(np.nanmean(aucs)) if not np.isnan(aucs).all() else np.nan
 
@@ -308,7 +311,7 @@ class BaseCascadeClassifier(ClassifierMixin, BaseEstimator):
                     f"Stage {name!r} has {kind} label in the training data; the "
                     "model can only learn a constant for it, and its AUC is nan.",
                     DegenerateStageWarning,
-                    stacklevel=3,
+                    stacklevel=4,
                 )
 
     def __getstate__(self):

@@ -3,7 +3,7 @@
 import numpy as np
 import torch
 import torch.nn.functional as F
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, PrintLog
 
 from sk_pimm.curriculum import curriculum_probability
 from sk_pimm.metrics import stage_roc_auc
@@ -108,3 +108,22 @@ class StageMonitor(Callback):
             history.record(f"valid_auc_{name}", float(auc))
         mean_auc = float(np.nanmean(aucs)) if not np.isnan(aucs).all() else np.nan
         history.record("valid_auc", mean_auc)
+
+
+class EpochPrintLog(PrintLog):
+    """skorch's ``PrintLog`` with columns in the order they were recorded.
+
+    The parent sorts columns alphabetically, which scatters the stages; here
+    they keep funnel order. ``epoch`` comes first and ``dur`` last.
+    """
+
+    def _sorted_keys(self, keys):
+        shown = [
+            key
+            for key in keys
+            if key not in self.keys_ignored_
+            and key not in ("epoch", "dur")
+            and not key.endswith(("_best", "_batch_count"))
+            and not key.startswith("event_")
+        ]
+        return ["epoch", *shown, "dur"]
