@@ -69,14 +69,14 @@ def curriculum_probability(progress, *, shape, start, end, sharpness=5.0):
     elif shape == "linear":
         weight = 1.0 - r
     elif shape == "exponential":
-        weight = (np.exp(-k * r) - np.exp(-k)) / (1.0 - np.exp(-k))
+        # (exp(-k r) - exp(-k)) / (1 - exp(-k)), written with expm1 so that it
+        # tends to the linear schedule, not 0 / 0, as k goes to 0.
+        weight = (np.expm1(-k * r) - np.expm1(-k)) / -np.expm1(-k)
     elif shape == "sigmoid":
-
-        def inverse_sigmoid(x):
-            return 1.0 / (1.0 + np.exp(k * (x - 0.5)))
-
-        low, high = inverse_sigmoid(1.0), inverse_sigmoid(0.0)
-        weight = (inverse_sigmoid(r) - low) / (high - low)
+        # The inverse sigmoid 1 / (1 + exp(k (r - 1/2))) rescaled to run from
+        # 1 to 0, in its tanh form, which neither overflows for large k nor
+        # divides 0 by 0 for small k.
+        weight = (np.tanh(k / 4) - np.tanh(k * (r - 0.5) / 2)) / (2 * np.tanh(k / 4))
     else:  # cosine
         weight = (1.0 + np.cos(np.pi * r)) / 2.0
     p = end + (start - end) * weight if shape != "constant" else start * weight
