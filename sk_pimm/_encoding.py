@@ -146,11 +146,21 @@ def as_frame(X):
     if sp.issparse(X):
         raise TypeError(
             "Sparse X is not supported: the network embeds categorical columns "
-            "itself, so pass the dense columns (e.g. X.toarray())."
+            "itself, so pass dense columns (e.g. X.toarray()) rather than sparse "
+            "input."
         )
     if isinstance(X, pd.DataFrame):
+        complex_columns = [
+            str(name)
+            for name, dtype in X.dtypes.items()
+            if pd.api.types.is_complex_dtype(dtype)
+        ]
+        if complex_columns:
+            raise ValueError(f"Complex data not supported: columns {complex_columns}.")
         return X
     array = np.asarray(X)
+    if np.iscomplexobj(array):
+        raise ValueError("Complex data not supported in X.")
     if array.ndim != 2:
         raise ValueError(
             f"X must be 2-D (n_samples, n_features); got an array of shape "

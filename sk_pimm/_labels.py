@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from sk_pimm.exceptions import CascadeWarning
+from sk_pimm.exceptions import CascadeWarning, LabelLeakageWarning
 
 CASCADE_MODES = ("strict", "clip")
 
@@ -81,7 +81,7 @@ def check_cascade_labels(y, *, cascade="strict", stacklevel=1):
 
 def _as_binary_matrix(y, stage_names):
     """Return ``y`` as a 2-D int64 array of 0/1, or raise naming the stage."""
-    frame = pd.DataFrame(y) if not isinstance(y, pd.DataFrame) else y
+    frame = y if isinstance(y, pd.DataFrame) else pd.DataFrame(np.asarray(y))
     if frame.ndim != 2 or frame.shape[1] == 0:
         raise ValueError("y must be 2-D: one 0/1 column per funnel stage.")
     names = stage_names or [f"stage_{t}" for t in range(frame.shape[1])]
@@ -103,9 +103,50 @@ def _as_binary_matrix(y, stage_names):
         bad = ~np.isin(array, (0.0, 1.0))
         if bad.any():
             examples = ", ".join(map(str, np.unique(array[bad])[:3]))
+            kind = "continuous values" if (array % 1 != 0).any() else "values"
             raise ValueError(
-                f"Stage {name!r} of y holds values other than 0 and 1 "
+                f"Stage {name!r} of y holds {kind} other than 0 and 1 "
                 f"(e.g. {examples}); labels must be 0/1."
             )
         columns.append(array.astype(np.int64))
     return np.column_stack(columns)
+
+
+def warn_label_leakage(frame, labels, stage_names, *, stacklevel=1):
+    """Warn about feature columns that equal a stage's label.
+
+    A label left among the features makes every score too good to be true.
+    A column counts as equal to a stage when its values are the stage's 0/1
+    labels, or when it has two distinct values that split the rows exactly
+    as the labels do. Stages with a single class are not checked.
+
+    Parameters
+    ----------
+    frame : DataFrame of shape (n_samples, n_features)
+        The features.
+    labels : ndarray of shape (n_samples, n_stages)
+        The 0/1 labels.
+    stage_names : list of str
+        Names of the stages.
+    stacklevel : int, default=1
+        Where the warning points, counted from the caller of this function.
+    """
+    informative = [
+        t for t in range(labels.shape[1]) if 0 < labels[:, t].sum() < len(labels)
+    ]
+    if not informative:
+        return
+    for name, column in frame.items():
+        codes, uniques = pd.factorize(column, use_na_sentinel=False)
+        if len(uniques) != 2:
+            continue
+        for t in informative:
+            label = labels[:, t]
+            if np.array_equal(codes, label) or np.array_equal(codes, 1 - label):
+                warnings.warn(
+                    f"Feature column {name!r} equals the label of stage "
+                    f"{stage_names[t]!r}: the model can read the answer from it, "
+                    "so its scores would be too good to be true. Drop it from X.",
+                    LabelLeakageWarning,
+                    stacklevel=stacklevel + 1,
+                )

@@ -21,7 +21,11 @@ from skorch.helper import predefined_split
 
 from sk_pimm._data import BatchSliceLoader, CascadeDataset
 from sk_pimm._encoding import TabularEncoder, as_frame
-from sk_pimm._labels import CASCADE_MODES, check_cascade_labels
+from sk_pimm._labels import (
+    CASCADE_MODES,
+    check_cascade_labels,
+    warn_label_leakage,
+)
 from sk_pimm._net import CascadeLoss, CascadeNet
 from sk_pimm._version import __version__
 from sk_pimm.callbacks import EpochPrintLog, StageMonitor
@@ -78,13 +82,22 @@ class BaseCascadeClassifier(ClassifierMixin, BaseEstimator):
         self : object
             The fitted estimator.
         """
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y "
+                "is None. Pass one 0/1 column per funnel stage."
+            )
+        frame = self._check_X(X, reset=True)
+        encoder = TabularEncoder(self.categorical_features, self.min_frequency)
+        features = encoder.fit_transform(frame)
         # The warnings point at the user's call, above fit and _fit_context.
         labels, stage_names = check_cascade_labels(
             y, cascade=self.cascade, stacklevel=3
         )
-        frame = self._check_X(X, reset=True)
         check_consistent_length(frame, labels)
         self._check_params(labels.shape[1])
+        warn_label_leakage(frame, labels, stage_names, stacklevel=3)
+        self._encoder = encoder
         self.stage_names_ = stage_names
         self.classes_ = [np.array([0, 1]) for _ in stage_names]
         self._warn_degenerate_stages(labels)
@@ -92,8 +105,6 @@ class BaseCascadeClassifier(ClassifierMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         seeds = rng.randint(np.iinfo(np.int32).max, size=3)
         torch_seed, split_seed, shuffle_seed = (int(s) for s in seeds)
-        self._encoder = TabularEncoder(self.categorical_features, self.min_frequency)
-        features = self._encoder.fit_transform(frame)
         train_data, valid_data = self._split(features, labels, split_seed)
 
         device = torch.device(self.device)
@@ -295,11 +306,22 @@ class BaseCascadeClassifier(ClassifierMixin, BaseEstimator):
         return self.net_.history
 
     def _check_X(self, X, *, reset):
+        """Return X as a DataFrame after checking its shape and columns."""
         frame = as_frame(X)
-        _check_feature_names(self, frame, reset=reset)
+        n_samples, n_features = frame.shape
+        if n_features == 0:
+            raise ValueError(
+                f"X has 0 feature(s) (shape={frame.shape}) while a minimum of 1 "
+                "is required."
+            )
+        minimum = 2 if reset else 1
+        if n_samples < minimum:
+            raise ValueError(
+                f"X has n_samples = {n_samples} (shape={frame.shape}); "
+                f"{'fit' if reset else 'prediction'} needs at least {minimum}."
+            )
+        _check_feature_names(self, X, reset=reset)
         _check_n_features(self, frame, reset=reset)
-        if len(frame) == 0:
-            raise ValueError("X has 0 rows; at least one impression is required.")
         return frame
 
     def _warn_degenerate_stages(self, labels):
