@@ -53,8 +53,8 @@ class TabularEncoder:
         """Learn vocabularies and scales from ``X`` and encode it."""
         frame = as_frame(X)
         is_categorical = self._categorical_mask(frame)
-        self.categorical_columns_ = list(np.flatnonzero(is_categorical))
-        self.numeric_columns_ = list(np.flatnonzero(~is_categorical))
+        self.categorical_columns_ = np.flatnonzero(is_categorical).tolist()
+        self.numeric_columns_ = np.flatnonzero(~is_categorical).tolist()
         self.categories_ = []
         for j in self.categorical_columns_:
             counts = frame.iloc[:, j].value_counts(dropna=True)
@@ -70,6 +70,17 @@ class TabularEncoder:
         """Encode ``X`` with what :meth:`fit_transform` learnt."""
         frame = as_frame(X)
         return self._encode(frame, self._numeric_values(frame))
+
+    def __getstate__(self):
+        # Categories travel as plain lists, which skops loads as data.
+        state = dict(self.__dict__)
+        state["categories_"] = [categories.tolist() for categories in self.categories_]
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        state["categories_"] = [pd.Index(values) for values in state["categories_"]]
+        self.__dict__.update(state)
 
     @property
     def cardinalities(self):

@@ -58,6 +58,19 @@ class CascadeNet(NeuralNet):
         loss.backward()
         return {"loss": loss, "y_pred": y_pred}
 
+    def fit_loop(self, *args, **kwargs):
+        """Run skorch's training loop and note whether Ctrl-C stopped it.
+
+        skorch swallows the ``KeyboardInterrupt`` and keeps the weights reached
+        so far; ``interrupted_`` lets the estimator warn about it.
+        """
+        self.interrupted_ = False
+        try:
+            return super().fit_loop(*args, **kwargs)
+        except KeyboardInterrupt:
+            self.interrupted_ = True
+            raise
+
     def get_default_callbacks(self):
         # PrintLog is left out: the estimator adds one only when verbose >= 1.
         return [

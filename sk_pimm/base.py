@@ -18,6 +18,8 @@ from sklearn.utils.validation import (
 )
 from skorch.callbacks import EarlyStopping
 from skorch.helper import predefined_split
+from skorch.history import History
+from skorch.utils import get_map_location
 
 from sk_pimm._data import BatchSliceLoader, CascadeDataset
 from sk_pimm._encoding import TabularEncoder, as_frame
@@ -29,7 +31,11 @@ from sk_pimm._labels import (
 from sk_pimm._net import CascadeLoss, CascadeNet
 from sk_pimm._version import __version__
 from sk_pimm.callbacks import EpochPrintLog, StageMonitor
-from sk_pimm.exceptions import DegenerateStageWarning, VersionMismatchWarning
+from sk_pimm.exceptions import (
+    DegenerateStageWarning,
+    FitInterruptedWarning,
+    VersionMismatchWarning,
+)
 from sk_pimm.metrics import stage_roc_auc
 
 #: Rows per batch at prediction time; larger than training batches for speed.
@@ -111,9 +117,18 @@ class BaseCascadeClassifier(ClassifierMixin, BaseEstimator):
         rng_devices = [] if device.type != "cuda" else [device.index or 0]
         with torch.random.fork_rng(devices=rng_devices):
             torch.manual_seed(torch_seed)
-            self.net_ = self._build_net(train_data, valid_data, shuffle_seed)
+            self.net_ = self._build_net(len(train_data), valid_data, shuffle_seed)
             self.net_.fit(train_data, y=None)
-        self.n_iter_ = len(self.net_.history)
+        # An epoch that Ctrl-C cut short has no duration recorded.
+        self.n_iter_ = sum("dur" in epoch for epoch in self.net_.history)
+        if self.net_.interrupted_:
+            warnings.warn(
+                f"Training was interrupted after {self.n_iter_} complete "
+                f"epoch(s) of {self.max_epochs}; the model keeps the weights "
+                "reached so far and can predict.",
+                FitInterruptedWarning,
+                stacklevel=3,
+            )
         return self
 
     def _check_params(self, n_stages):
@@ -162,9 +177,9 @@ class BaseCascadeClassifier(ClassifierMixin, BaseEstimator):
 
         return subset(train_idx), subset(valid_idx)
 
-    def _build_net(self, train_data, valid_data, shuffle_seed):
+    def _build_net(self, n_train, valid_data, shuffle_seed):
         module, module_params = self._module_params()
-        steps_per_epoch = math.ceil(len(train_data) / self.batch_size)
+        steps_per_epoch = math.ceil(n_train / self.batch_size)
         callbacks = [("stage_monitor", StageMonitor(self.stage_names_))]
         callbacks += self._extra_callbacks(steps_per_epoch)
         if valid_data is not None:
@@ -337,8 +352,25 @@ class BaseCascadeClassifier(ClassifierMixin, BaseEstimator):
                 )
 
     def __getstate__(self):
-        state = super().__getstate__()
+        """Plain data to pickle: the network travels as NumPy weights.
+
+        Neither the skorch net nor any tensor is pickled, so a model trained on
+        any device loads on a CPU-only machine, and the state holds only
+        types that skops can load without trusting arbitrary code.
+        """
+        # A copy: the parent may hand back the live __dict__ itself.
+        state = dict(super().__getstate__())
         state["_sk_pimm_version"] = __version__
+        net = state.pop("net_", None)
+        if net is not None:
+            state["_net_state"] = {
+                "weights": {
+                    name: tensor.detach().cpu().numpy()
+                    for name, tensor in net.module_.state_dict().items()
+                },
+                "history": net.history.to_list(),
+                "interrupted": bool(net.interrupted_),
+            }
         return state
 
     def __setstate__(self, state):
@@ -350,7 +382,24 @@ class BaseCascadeClassifier(ClassifierMixin, BaseEstimator):
                 VersionMismatchWarning,
                 stacklevel=2,
             )
+        net_state = state.pop("_net_state", None)
         super().__setstate__(state)
+        if net_state is not None:
+            self.net_ = self._restore_net(net_state)
+
+    def _restore_net(self, net_state):
+        """Rebuild the trained skorch net from its saved weights and history."""
+        net = self._build_net(n_train=1, valid_data=None, shuffle_seed=0)
+        # Trained on a GPU, loaded where there is none: predict on the CPU.
+        net.set_params(device=get_map_location(self.device))
+        with torch.random.fork_rng(devices=[]):
+            net.initialize()
+        net.module_.load_state_dict(
+            {name: torch.as_tensor(w) for name, w in net_state["weights"].items()}
+        )
+        net.history = History(net_state["history"])
+        net.interrupted_ = net_state["interrupted"]
+        return net
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

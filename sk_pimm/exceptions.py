@@ -3,6 +3,7 @@
 __all__ = [
     "CascadeWarning",
     "DegenerateStageWarning",
+    "FitInterruptedWarning",
     "LabelLeakageWarning",
     "VersionMismatchWarning",
 ]
@@ -14,6 +15,10 @@ class CascadeWarning(UserWarning):
 
 class DegenerateStageWarning(UserWarning):
     """A stage has only one class, so its AUC is undefined."""
+
+
+class FitInterruptedWarning(UserWarning):
+    """Training was stopped by Ctrl-C; the model keeps the weights reached."""
 
 
 class LabelLeakageWarning(UserWarning):
