@@ -3,6 +3,7 @@
 import torch
 import torch.nn.functional as F
 from skorch import NeuralNet
+from skorch.callbacks import EarlyStopping
 from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 from torch import nn
@@ -40,6 +41,26 @@ class CascadeLoss(nn.Module):
         return loss
 
 
+class StopTraining(KeyboardInterrupt):
+    """Ends skorch's training loop the way its own early stopping does."""
+
+
+class PlateauStopping(EarlyStopping):
+    """skorch's ``EarlyStopping`` that asks the net to stop instead of raising.
+
+    The net stops after the remaining epoch-end callbacks have run, so the
+    last epoch is logged like every other.
+    """
+
+    def on_epoch_end(self, net, **kwargs):
+        try:
+            super().on_epoch_end(net, **kwargs)
+        except KeyboardInterrupt:
+            if self.misses_ != self.patience:
+                raise  # a real Ctrl-C, not the parent's stop
+            net.stop_requested_ = True
+
+
 class CascadeNet(NeuralNet):
     """A skorch ``NeuralNet`` that shows the true labels to the module in training.
 
@@ -62,14 +83,30 @@ class CascadeNet(NeuralNet):
         """Run skorch's training loop and note whether Ctrl-C stopped it.
 
         skorch swallows the ``KeyboardInterrupt`` and keeps the weights reached
-        so far; ``interrupted_`` lets the estimator warn about it.
+        so far; ``interrupted_`` lets the estimator warn about it. Early
+        stopping is a normal end, not an interruption.
         """
         self.interrupted_ = False
+        self.stop_requested_ = False
         try:
             return super().fit_loop(*args, **kwargs)
+        except StopTraining:
+            raise
         except KeyboardInterrupt:
             self.interrupted_ = True
             raise
+
+    def notify(self, method_name, **cb_kwargs):
+        """Call the callbacks; stop training once every epoch-end one has run.
+
+        skorch's ``EarlyStopping`` stops by raising in the middle of the
+        epoch-end callbacks, which skips those after it, the epoch's log row
+        among them. :class:`PlateauStopping` only asks to stop, and the stop
+        happens here, after all of them.
+        """
+        super().notify(method_name, **cb_kwargs)
+        if method_name == "on_epoch_end" and getattr(self, "stop_requested_", False):
+            raise StopTraining
 
     def get_default_callbacks(self):
         # PrintLog is left out: the estimator adds one only when verbose >= 1.

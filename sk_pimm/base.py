@@ -16,7 +16,6 @@ from sklearn.utils.validation import (
     check_consistent_length,
     check_is_fitted,
 )
-from skorch.callbacks import EarlyStopping
 from skorch.helper import predefined_split
 from skorch.history import History
 from skorch.utils import get_map_location
@@ -28,7 +27,7 @@ from sk_pimm._labels import (
     check_cascade_labels,
     warn_label_leakage,
 )
-from sk_pimm._net import CascadeLoss, CascadeNet
+from sk_pimm._net import CascadeLoss, CascadeNet, PlateauStopping
 from sk_pimm._version import __version__
 from sk_pimm.callbacks import EpochPrintLog, StageMonitor
 from sk_pimm.exceptions import (
@@ -186,7 +185,7 @@ class BaseCascadeClassifier(ClassifierMixin, BaseEstimator):
             callbacks.append(
                 (
                     "early_stopping",
-                    EarlyStopping(
+                    PlateauStopping(
                         monitor="valid_auc",
                         lower_is_better=False,
                         patience=self.n_iter_no_change,
