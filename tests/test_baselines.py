@@ -393,9 +393,12 @@ def softmax(z, axis):
     return e / e.sum(axis=axis, keepdims=True)
 
 
-def embed(params, x_cat, x_num):
+def embed(params, x_cat, x_num, cardinalities=CARDINALITIES):
+    """Embed each column from its block of rows in the shared table."""
+    table = params["inputs.embedding.weight"]
+    offsets = np.cumsum([0] + [n - 1 for n in cardinalities])
     parts = [
-        params[f"inputs.embeddings.{j}.weight"][x_cat[:, j]]
+        table[np.where(x_cat[:, j] > 0, x_cat[:, j] + offsets[j], 0)]
         for j in range(x_cat.shape[1])
     ]
     return np.concatenate(parts + [x_num.astype(np.float64)], axis=1)

@@ -73,8 +73,11 @@ def reference_forward(net, x_cat, x_num, premise=None):
     x_cat, x_num = x_cat.numpy(), x_num.numpy().astype(np.float64)
     n_stages = len(net.towers)
 
+    # Each column owns a block of rows in one shared table; code 0 is row 0.
+    table = params["inputs.embedding.weight"]
+    offsets = np.cumsum([0] + [n - 1 for n in net.inputs.cardinalities])
     parts = [
-        params[f"inputs.embeddings.{j}.weight"][x_cat[:, j]]
+        table[np.where(x_cat[:, j] > 0, x_cat[:, j] + offsets[j], 0)]
         for j in range(x_cat.shape[1])
     ]
     x = np.concatenate(parts + [x_num], axis=1)
@@ -356,21 +359,23 @@ def test_oov_embedding_row_is_zero_and_frozen(inputs):
     net = make_net(3, scale=1.0).train()
     x_cat, _ = inputs
     assert (x_cat == 0).any(dim=0).all()
-    embeddings = net.inputs.embeddings
-    for embedding in embeddings:
-        assert (embedding.weight[0] == 0).all()
+    layer = net.inputs
+    for j in range(x_cat.shape[1]):
+        assert (layer.column_weight(j)[0] == 0).all()
+    offsets = np.cumsum([0] + [n - 1 for n in layer.cardinalities])
     optimizer = torch.optim.SGD(net.parameters(), lr=0.5)
     for _ in range(3):
         optimizer.zero_grad()
         net(*inputs).sum().backward()
-        for j, embedding in enumerate(embeddings):
-            assert (embedding.weight.grad[0] == 0).all()
+        grad = layer.embedding.weight.grad
+        assert (grad[0] == 0).all()
+        for j in range(x_cat.shape[1]):
             used = torch.unique(x_cat[:, j])
             used = used[used > 0]
-            assert (embedding.weight.grad[used].abs().sum(dim=1) > 0).all()
+            assert (grad[used + offsets[j]].abs().sum(dim=1) > 0).all()
         optimizer.step()
-    for embedding in embeddings:
-        assert (embedding.weight[0] == 0).all()
+    for j in range(x_cat.shape[1]):
+        assert (layer.column_weight(j)[0] == 0).all()
 
 
 # --------------------------------------------------------------------------

@@ -131,8 +131,7 @@ def test_fit_on_object_array_detects_categoricals(funnel3, fast_params):
     est = PIMMClassifier(random_state=0, **fast_params)
     est.fit(X.to_numpy(dtype=object), y.to_numpy())
 
-    embeddings = est.net_.module_.inputs.embeddings
-    assert [e.num_embeddings for e in embeddings] == [5, 4]
+    assert est.net_.module_.inputs.cardinalities == [5, 4]
     assert est.predict_proba(X.to_numpy(dtype=object)).shape == (len(X), 3)
 
 
@@ -194,7 +193,7 @@ def test_categorical_specs_match_auto(spec, fitted3, funnel3, fast_params):
     est = PIMMClassifier(categorical_features=spec, random_state=0, **fast_params)
     est.fit(X, y)
 
-    assert [e.num_embeddings for e in est.net_.module_.inputs.embeddings] == [5, 4]
+    assert est.net_.module_.inputs.cardinalities == [5, 4]
     np.testing.assert_array_equal(est.predict_proba(X), fitted3.predict_proba(X))
 
 
@@ -208,10 +207,10 @@ def test_numeric_coded_column_declared_categorical_is_embedded(funnel3, fast_par
         categorical_features=["channel"], random_state=0, **fast_params
     ).fit(X_codes, y)
 
-    assert len(auto.net_.module_.inputs.embeddings) == 0
+    assert auto.net_.module_.inputs.cardinalities == []
     assert auto.net_.module_.inputs.output_dim == 4
-    (embedding,) = declared.net_.module_.inputs.embeddings
-    assert embedding.num_embeddings == 4 + 1  # four codes and the OOV row
+    # four codes and the OOV row
+    assert declared.net_.module_.inputs.cardinalities == [4 + 1]
     assert declared.net_.module_.inputs.output_dim == 3 + fast_params["embedding_dim"]
     # An unseen code at predict time maps to the out-of-vocabulary row.
     unseen = X_codes.assign(channel=999)

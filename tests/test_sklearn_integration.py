@@ -93,7 +93,7 @@ def test_pipeline_with_column_transformer(funnel3, fast_params):
 
     est = pipe[-1]
     assert est.n_features_in_ == 3 + 4 + 3
-    assert len(est.net_.module_.inputs.embeddings) == 0
+    assert est.net_.module_.inputs.cardinalities == []
     proba = pipe.predict_proba(X)
     assert proba.shape == (len(X), 3)
     np.testing.assert_array_equal(pipe.predict(X), (proba >= 0.5).astype(int))

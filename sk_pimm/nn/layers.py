@@ -7,28 +7,52 @@ from torch import nn
 class InputLayer(nn.Module):
     """Embeds categorical codes and concatenates them with numeric columns.
 
+    All categorical columns share one embedding table, each column owning a
+    block of rows, so a batch needs one lookup and one gradient update however
+    many columns there are. Code 0, the out-of-vocabulary code of every
+    column, maps to row 0, which is fixed at zero: unseen categories add
+    nothing.
+
     Parameters
     ----------
     cardinalities : list of int
-        Embedding rows per categorical column, the out-of-vocabulary row 0
-        included. Row 0 is fixed at zero, so unseen categories add nothing.
+        Codes per categorical column, the out-of-vocabulary code 0 included.
     n_numeric : int
         Number of standardised numeric columns.
     embedding_dim : int
         Width of every embedding.
+
+    Attributes
+    ----------
+    output_dim : int
+        Width of the layer's output.
     """
 
     def __init__(self, cardinalities, n_numeric, embedding_dim):
         super().__init__()
-        self.embeddings = nn.ModuleList(
-            nn.Embedding(n, embedding_dim, padding_idx=0) for n in cardinalities
-        )
-        self.output_dim = len(cardinalities) * embedding_dim + n_numeric
+        self.cardinalities = list(cardinalities)
+        known = [n - 1 for n in self.cardinalities]  # codes 1.. of each column
+        offsets = torch.tensor([0, *known[:-1]], dtype=torch.long).cumsum(0)
+        self.register_buffer("offsets", offsets[: len(known)], persistent=False)
+        self.embedding = nn.Embedding(1 + sum(known), embedding_dim, padding_idx=0)
+        self.output_dim = len(known) * embedding_dim + n_numeric
 
     def forward(self, x_cat, x_num):
-        parts = [emb(x_cat[:, j]) for j, emb in enumerate(self.embeddings)]
-        parts.append(x_num)
-        return torch.cat(parts, dim=1)
+        rows = torch.where(x_cat > 0, x_cat + self.offsets, 0)
+        return torch.cat([self.embedding(rows).flatten(1), x_num], dim=1)
+
+    def column_weight(self, j):
+        """Embedding rows of categorical column ``j``, row 0 being the OOV row.
+
+        Returns
+        -------
+        weight : Tensor of shape (cardinalities[j], embedding_dim)
+            Row ``k`` embeds code ``k`` of the column.
+        """
+        start = 1 + int(self.offsets[j])
+        stop = start + self.cardinalities[j] - 1
+        table = self.embedding.weight
+        return torch.cat([table[:1], table[start:stop]])
 
 
 def mlp(input_dim, hidden_units, dropout):
