@@ -48,6 +48,7 @@ class TabularEncoder:
     categories_: list = field(default_factory=list, init=False)
     mean_: np.ndarray = field(default=None, init=False)
     scale_: np.ndarray = field(default=None, init=False)
+    _lookups: dict = field(default_factory=dict, init=False, repr=False)
 
     def fit_transform(self, X):
         """Learn vocabularies and scales from ``X`` and encode it."""
@@ -56,6 +57,7 @@ class TabularEncoder:
         self.categorical_columns_ = np.flatnonzero(is_categorical).tolist()
         self.numeric_columns_ = np.flatnonzero(~is_categorical).tolist()
         self.categories_ = []
+        self._lookups = {}
         for j in self.categorical_columns_:
             counts = frame.iloc[:, j].value_counts(dropna=True)
             frequent = counts.index[counts.to_numpy() >= self.min_frequency]
@@ -75,12 +77,13 @@ class TabularEncoder:
         # Categories travel as plain lists, which skops loads as data.
         state = dict(self.__dict__)
         state["categories_"] = [categories.tolist() for categories in self.categories_]
+        del state["_lookups"]  # a cache, rebuilt on first use
         return state
 
     def __setstate__(self, state):
         state = dict(state)
         state["categories_"] = [pd.Index(values) for values in state["categories_"]]
-        self.__dict__.update(state)
+        self.__dict__.update(state, _lookups={})
 
     @property
     def cardinalities(self):
@@ -88,14 +91,27 @@ class TabularEncoder:
         return [len(categories) + 1 for categories in self.categories_]
 
     def _encode(self, frame, numeric):
-        n_samples = len(frame)
-        codes = np.empty((n_samples, len(self.categorical_columns_)), np.int64)
-        for k, (j, categories) in enumerate(
-            zip(self.categorical_columns_, self.categories_, strict=True)
-        ):
-            codes[:, k] = _category_codes(frame.iloc[:, j], categories)
+        # One contiguous row per column is filled fastest; the transpose is
+        # a view with the (n_samples, n_categorical) shape.
+        codes = np.empty((len(self.categorical_columns_), len(frame)), np.int64)
+        for k, j in enumerate(self.categorical_columns_):
+            codes[k] = self._category_codes(k, frame.iloc[:, j])
         standardised = (numeric - self.mean_) / self.scale_
-        return EncodedFeatures(codes, standardised.astype(np.float32))
+        return EncodedFeatures(codes.T, standardised.astype(np.float32))
+
+    def _category_codes(self, k, column):
+        """Codes 1.. of the values in vocabulary ``k``; 0 for anything else."""
+        categories = self.categories_[k]
+        if not isinstance(column.dtype, pd.CategoricalDtype):
+            return categories.get_indexer(column) + 1
+        # Map the column's categories, not its rows, and only once per dtype:
+        # a category column's dtype is usually the same at every call. Code -1
+        # (missing) takes the appended last entry, 0, like any unknown value.
+        dtype, lookup = self._lookups.get(k, (None, None))
+        if dtype is None or column.dtype != dtype:
+            lookup = np.append(categories.get_indexer(column.cat.categories), -1) + 1
+            self._lookups[k] = (column.dtype, lookup)
+        return lookup[column.cat.codes.to_numpy()]
 
     def _categorical_mask(self, frame):
         spec = self.categorical_features
@@ -175,20 +191,11 @@ def as_frame(X):
     if array.ndim != 2:
         raise ValueError(
             f"X must be 2-D (n_samples, n_features); got an array of shape "
-            f"{array.shape}."
+            f"{array.shape}. Reshape your data with X.reshape(-1, 1) if it has "
+            "a single feature, or X.reshape(1, -1) if it is a single sample."
         )
     frame = pd.DataFrame(array)
     return frame.infer_objects() if array.dtype == object else frame
-
-
-def _category_codes(column, categories):
-    """Codes 1.. of ``column``'s values in ``categories``; 0 for anything else."""
-    if isinstance(column.dtype, pd.CategoricalDtype):
-        # Map the column's own categories once; code -1 (missing) takes the
-        # appended last entry, -1, like any unknown value.
-        lookup = np.append(categories.get_indexer(column.cat.categories), -1)
-        return lookup[column.cat.codes.to_numpy()] + 1
-    return categories.get_indexer(column) + 1
 
 
 def _looks_categorical(column):
