@@ -100,6 +100,11 @@ def _as_binary_matrix(y, stage_names):
                 "numeric 0/1 (convert strings such as 'yes'/'no' first)."
             )
         array = column.to_numpy(dtype=float)
+        if not np.isfinite(array).all():
+            raise ValueError(
+                f"Stage {name!r} of y holds infinite values; every label must be "
+                "0 or 1."
+            )
         bad = ~np.isin(array, (0.0, 1.0))
         if bad.any():
             examples = ", ".join(map(str, np.unique(array[bad])[:3]))

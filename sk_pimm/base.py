@@ -13,9 +13,9 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import (
     _check_feature_names,
     _check_n_features,
-    check_consistent_length,
     check_is_fitted,
 )
+from skorch.exceptions import DeviceWarning
 from skorch.helper import predefined_split
 from skorch.history import History
 from skorch.utils import get_map_location
@@ -63,6 +63,7 @@ class BaseCascadeClassifier(ClassifierMixin, BaseEstimator):
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "validation_split": [StrOptions({"random", "last"})],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -99,7 +100,12 @@ class BaseCascadeClassifier(ClassifierMixin, BaseEstimator):
         labels, stage_names = check_cascade_labels(
             y, cascade=self.cascade, stacklevel=3
         )
-        check_consistent_length(frame, labels)
+        if len(frame) != len(labels):
+            raise ValueError(
+                "Found input variables with inconsistent numbers of samples: X "
+                f"has {len(frame)} rows and y has {len(labels)}. Pass one row of "
+                "stage labels per impression, in the same order as X."
+            )
         self._check_params(labels.shape[1])
         warn_label_leakage(frame, labels, stage_names, stacklevel=3)
         self._encoder = encoder
@@ -162,11 +168,15 @@ class BaseCascadeClassifier(ClassifierMixin, BaseEstimator):
                 f"row; {n_samples} rows with validation_fraction="
                 f"{self.validation_fraction} leave none for one of them."
             )
-        train_idx, valid_idx = train_test_split(
-            np.arange(n_samples), test_size=n_valid, random_state=seed
-        )
-        train_idx.sort()
-        valid_idx.sort()
+        if self.validation_split == "last":
+            train_idx = np.arange(n_samples - n_valid)
+            valid_idx = np.arange(n_samples - n_valid, n_samples)
+        else:
+            train_idx, valid_idx = train_test_split(
+                np.arange(n_samples), test_size=n_valid, random_state=seed
+            )
+            train_idx.sort()
+            valid_idx.sort()
 
         def subset(index):
             return CascadeDataset(
@@ -390,7 +400,7 @@ class BaseCascadeClassifier(ClassifierMixin, BaseEstimator):
         """Rebuild the trained skorch net from its saved weights and history."""
         net = self._build_net(n_train=1, valid_data=None, shuffle_seed=0)
         # Trained on a GPU, loaded where there is none: predict on the CPU.
-        net.set_params(device=get_map_location(self.device))
+        net.set_params(device=_map_location(self.device))
         with torch.random.fork_rng(devices=[]):
             net.initialize()
         net.module_.load_state_dict(
@@ -409,3 +419,29 @@ class BaseCascadeClassifier(ClassifierMixin, BaseEstimator):
         tags.classifier_tags.multi_label = True
         tags.non_deterministic = self.random_state is None
         return tags
+
+
+def _map_location(device):
+    """Where to load saved weights: ``device``, or the CPU where it is missing.
+
+    skorch's ``get_map_location`` falls back to the CPU only from CUDA; a
+    model saved on Apple's MPS or another accelerator must load on a CPU-only
+    machine too.
+    """
+    location = get_map_location(device)
+    if location.type in ("cpu", "cuda") or _device_type_available(location.type):
+        return location
+    warnings.warn(
+        f"Requested to load data to {location.type!r} but no such device is "
+        'available. Loading on device "cpu" instead.',
+        DeviceWarning,
+        stacklevel=2,
+    )
+    return torch.device("cpu")
+
+
+def _device_type_available(device_type):
+    if device_type == "mps":
+        return torch.backends.mps.is_available()
+    is_available = getattr(getattr(torch, device_type, None), "is_available", None)
+    return callable(is_available) and bool(is_available())

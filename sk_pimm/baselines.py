@@ -35,6 +35,7 @@ _SHARED_PARAMETER_NAMES = (
     "weight_decay",
     "early_stopping",
     "validation_fraction",
+    "validation_split",
     "n_iter_no_change",
     "random_state",
     "verbose",
@@ -78,6 +79,9 @@ early_stopping : bool, default=False
     no validation split.
 validation_fraction : float, default=0.1
     Share of rows held out when ``early_stopping=True``.
+validation_split : {"random", "last"}, default="random"
+    Which rows are held out: a random share, or the last rows of X, which
+    for time-ordered data is the latest period.
 n_iter_no_change : int, default=3
     Patience of early stopping, in epochs.
 random_state : int, RandomState instance or None, default=None
@@ -214,6 +218,7 @@ class SharedBottomClassifier(BaseCascadeClassifier):
         weight_decay=0.0,
         early_stopping=False,
         validation_fraction=0.1,
+        validation_split="random",
         n_iter_no_change=3,
         random_state=None,
         verbose=0,
@@ -302,6 +307,7 @@ class ESMMClassifier(BaseCascadeClassifier):
         weight_decay=0.0,
         early_stopping=False,
         validation_fraction=0.1,
+        validation_split="random",
         n_iter_no_change=3,
         random_state=None,
         verbose=0,
@@ -383,6 +389,7 @@ class MMoEClassifier(BaseCascadeClassifier):
         weight_decay=0.0,
         early_stopping=False,
         validation_fraction=0.1,
+        validation_split="random",
         n_iter_no_change=3,
         random_state=None,
         verbose=0,
@@ -488,6 +495,7 @@ class PLEClassifier(BaseCascadeClassifier):
         weight_decay=0.0,
         early_stopping=False,
         validation_fraction=0.1,
+        validation_split="random",
         n_iter_no_change=3,
         random_state=None,
         verbose=0,
@@ -590,6 +598,7 @@ class AITMClassifier(BaseCascadeClassifier):
         weight_decay=0.0,
         early_stopping=False,
         validation_fraction=0.1,
+        validation_split="random",
         n_iter_no_change=3,
         random_state=None,
         verbose=0,

@@ -84,6 +84,9 @@ class PIMMClassifier(BaseCascadeClassifier):
         no validation split.
     validation_fraction : float, default=0.1
         Share of rows held out when ``early_stopping=True``.
+    validation_split : {"random", "last"}, default="random"
+        Which rows are held out: a random share, or the last rows of X,
+        which for time-ordered data is the latest period.
     n_iter_no_change : int, default=3
         Patience of early stopping, in epochs.
     random_state : int, RandomState instance or None, default=None
@@ -189,6 +192,7 @@ class PIMMClassifier(BaseCascadeClassifier):
         weight_decay=0.0,
         early_stopping=False,
         validation_fraction=0.1,
+        validation_split="random",
         n_iter_no_change=3,
         random_state=None,
         verbose=0,
@@ -217,6 +221,7 @@ class PIMMClassifier(BaseCascadeClassifier):
         self.weight_decay = weight_decay
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
+        self.validation_split = validation_split
         self.n_iter_no_change = n_iter_no_change
         self.random_state = random_state
         self.verbose = verbose

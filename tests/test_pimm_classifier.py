@@ -715,3 +715,21 @@ def test_score_is_nan_when_every_stage_is_degenerate(fitted3, funnel3):
     X, y = funnel3
     zeros = pd.DataFrame(0, index=y.index, columns=y.columns)
     assert np.isnan(fitted3.score(X, zeros))
+
+
+@pytest.mark.parametrize("split", ["random", "last"])
+def test_validation_split_chooses_the_held_out_rows(funnel3, fast_params, split):
+    X, y = funnel3
+    est = PIMMClassifier(
+        early_stopping=True,
+        validation_fraction=0.2,
+        validation_split=split,
+        random_state=0,
+        **fast_params,
+    ).fit(X, y)
+
+    valid_ds = est.net_.train_split.keywords["valid_ds"]
+    n_valid = int(np.ceil(0.2 * len(X)))
+    last_rows = torch.as_tensor(y.to_numpy()[-n_valid:], dtype=torch.float32)
+    assert len(valid_ds) == n_valid
+    assert torch.equal(valid_ds.y, last_rows) == (split == "last")
