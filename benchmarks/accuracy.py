@@ -264,7 +264,7 @@ def rechub_runner(kind, max_epochs):
             return x
 
         sparse = [
-            SparseFeature(f"c{j}", vocab_size=n, embed_dim=8)
+            SparseFeature(f"c{j}", vocab_size=n, embed_dim=16)
             for j, n in enumerate(encoder.cardinalities)
         ]
         dense = [DenseFeature(f"n{j}") for j in range(encoded["fit"].numeric.shape[1])]
@@ -345,8 +345,11 @@ def model_grid(dataset, max_epochs):
     for name, model_class in SK_PIMM_MODELS.items():
         candidates = lrs
         if name == "PIMM":
+            # PIMM's own knob: the curriculum window (None = all epochs).
             candidates = [
-                {**lr, "curriculum_epochs": window} for lr in lrs for window in (2, 5)
+                {**lr, "curriculum_epochs": window}
+                for lr in lrs
+                for window in (3, 6, None)
             ]
         grid[name] = (sk_pimm_runner(model_class, {}, max_epochs), candidates)
     grid["HGB per stage"] = (

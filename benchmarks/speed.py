@@ -33,6 +33,7 @@ object holding the headline ratios.
 import argparse
 import gc
 import json
+import multiprocessing
 import os
 import platform
 import statistics
@@ -40,6 +41,7 @@ import sys
 import threading
 import time
 import warnings
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 os.environ.setdefault("TQDM_DISABLE", "1")  # torch-rechub's progress bars
@@ -226,31 +228,40 @@ def model_and_optimizer_bytes(est):
     return 3 * params  # the weights, plus Adam's two moment estimates
 
 
-def growth(X, y, settings, factors):
-    """Fit time and peak memory on X replicated by each factor."""
-    rows = {}
-    for factor in factors:
-        X_big = pd.concat([X] * factor, ignore_index=True)
-        y_big = np.concatenate([y] * factor)
-        with PeakRSS() as memory:
-            started = time.perf_counter()
-            est = PIMMClassifier(random_state=0, **settings).fit(X_big, y_big)
-            seconds = time.perf_counter() - started
-        encoded = est._encoder.transform(X_big.iloc[:1])
-        arrays = len(X_big) * (
-            encoded.categorical[0].nbytes + encoded.numeric[0].nbytes
-        )
-        arrays += y_big.size * 4
-        budget = arrays + model_and_optimizer_bytes(est)
-        rows[factor] = {
-            "rows": len(X_big),
-            "fit_s": seconds,
-            "peak_rss_increase_mb": memory.increase_mb,
-            "budget_mb": budget / 2**20,
-        }
-        del X_big, y_big, est
-        gc.collect()
-    return rows
+def fit_in_fresh_process(args, factor, settings):
+    """Fit on the rows replicated ``factor`` times in a new process.
+
+    A fresh process makes the peak memory of one fit measurable: in a process
+    that has fitted before, the allocator reuses what earlier fits freed.
+    Returns the fit seconds, the rise of resident memory during fit, and the
+    budget (encoded arrays + model + Adam state), all for that one fit.
+    """
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        return pool.submit(_measure_fit, args, factor, settings).result()
+
+
+def _measure_fit(args, factor, settings):
+    torch.set_num_threads(settings.pop("threads"))
+    X, y, _ = load(args)
+    base = len(X) // 4 if args.quick else len(X)
+    X = pd.concat([X.iloc[:base]] * factor, ignore_index=True)
+    y = np.concatenate([y[:base]] * factor)
+    with warnings.catch_warnings(), PeakRSS() as memory:
+        warnings.simplefilter("ignore")
+        started = time.perf_counter()
+        est = PIMMClassifier(random_state=0, **settings).fit(X, y)
+        seconds = time.perf_counter() - started
+    features = est._encoder.transform(X)
+    arrays = features.categorical.nbytes + features.numeric.nbytes + y.size * 4
+    budget = arrays + model_and_optimizer_bytes(est)
+    return {
+        "rows": len(X),
+        "fit_s": seconds,
+        "peak_rss_mb": memory.peak / 2**20,
+        "peak_rss_increase_mb": memory.increase_mb,
+        "budget_mb": budget / 2**20,
+    }
 
 
 def load(args):
@@ -274,20 +285,20 @@ def run(args):
         X, y, settings, repeats
     )
     predict, forward = compare_predict_with_plain_forward(est, X, tensors, repeats)
-    with PeakRSS() as memory:
-        est = PIMMClassifier(random_state=0, **settings).fit(X, y)
-    features = est._encoder.transform(X)
-    arrays = features.categorical.nbytes + features.numeric.nbytes + y.size * 4
-    budget = arrays + model_and_optimizer_bytes(est)
+    threads = torch.get_num_threads()
+    memory = fit_in_fresh_process(args, 1, {**settings, "threads": threads})
     rechub = compare_with_rechub(
         X,
         y,
         lambda fitted: encoded_tensors(fitted, X, y),
-        {**settings, "embedding_dim": 8},
+        {**settings, "embedding_dim": 16},
         n_epochs=2 if args.quick else 3,
     )
-    base = X.iloc[: len(X) // 4] if args.quick else X
-    scaling = growth(base, y[: len(base)], {**settings, "max_epochs": 1}, (1, 2, 4, 8))
+    one_epoch = {**settings, "max_epochs": 1, "threads": threads}
+    scaling = {
+        factor: fit_in_fresh_process(args, factor, dict(one_epoch))
+        for factor in (1, 2, 4, 8)
+    }
 
     summary = {
         "fit_vs_plain_loop_ratio": fit_epoch / plain_epoch,
@@ -297,8 +308,8 @@ def run(args):
             for row in rechub.values()
         ),
         "preprocess_share_of_epoch": preprocess / fit_epoch,
-        "peak_rss_mb": memory.peak / 2**20,
-        "peak_memory_vs_budget": memory.increase_mb * 2**20 / budget,
+        "peak_rss_mb": memory["peak_rss_mb"],
+        "peak_memory_vs_budget": memory["peak_rss_increase_mb"] / memory["budget_mb"],
         "growth_8x_rows": scaling[8]["fit_s"] / scaling[1]["fit_s"],
     }
     details = {
@@ -311,8 +322,8 @@ def run(args):
         "preprocess_s": preprocess,
         "predict_rows_per_s": len(X) / predict,
         "plain_forward_rows_per_s": len(X) / forward,
-        "peak_rss_increase_mb": memory.increase_mb,
-        "memory_budget_mb": budget / 2**20,
+        "peak_rss_increase_mb": memory["peak_rss_increase_mb"],
+        "memory_budget_mb": memory["budget_mb"],
         "torch_rechub": rechub,
         "growth": scaling,
     }

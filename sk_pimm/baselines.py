@@ -52,7 +52,7 @@ min_frequency : int, default=1
     Categories seen fewer times in fit share the out-of-vocabulary
     embedding, a fixed zero vector, with missing values and categories
     first seen at predict time.
-embedding_dim : int, default=8
+embedding_dim : int, default=16
     Width of each categorical embedding.
 hidden_units : sequence of int, default=(64, 32)
     Layer widths of every stage tower.
@@ -207,7 +207,7 @@ class SharedBottomClassifier(BaseCascadeClassifier):
         bottom_units=(128, 64),
         categorical_features="auto",
         min_frequency=1,
-        embedding_dim=8,
+        embedding_dim=16,
         hidden_units=(64, 32),
         dropout=0.1,
         stage_weights=None,
@@ -296,7 +296,7 @@ class ESMMClassifier(BaseCascadeClassifier):
         *,
         categorical_features="auto",
         min_frequency=1,
-        embedding_dim=8,
+        embedding_dim=16,
         hidden_units=(64, 32),
         dropout=0.1,
         stage_weights=None,
@@ -378,7 +378,7 @@ class MMoEClassifier(BaseCascadeClassifier):
         expert_units=(64,),
         categorical_features="auto",
         min_frequency=1,
-        embedding_dim=8,
+        embedding_dim=16,
         hidden_units=(64, 32),
         dropout=0.1,
         stage_weights=None,
@@ -484,7 +484,7 @@ class PLEClassifier(BaseCascadeClassifier):
         expert_units=(64,),
         categorical_features="auto",
         min_frequency=1,
-        embedding_dim=8,
+        embedding_dim=16,
         hidden_units=(64, 32),
         dropout=0.1,
         stage_weights=None,
@@ -587,7 +587,7 @@ class AITMClassifier(BaseCascadeClassifier):
         calibrator_weight=0.3,
         categorical_features="auto",
         min_frequency=1,
-        embedding_dim=8,
+        embedding_dim=16,
         hidden_units=(64, 32),
         dropout=0.1,
         stage_weights=None,

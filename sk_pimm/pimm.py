@@ -57,7 +57,7 @@ class PIMMClassifier(BaseCascadeClassifier):
         Categories seen fewer times in fit share the out-of-vocabulary
         embedding, a fixed zero vector, with missing values and categories
         first seen at predict time.
-    embedding_dim : int, default=8
+    embedding_dim : int, default=16
         Width of each categorical embedding.
     hidden_units : sequence of int, default=(64, 32)
         Layer widths of every stage tower.
@@ -181,7 +181,7 @@ class PIMMClassifier(BaseCascadeClassifier):
         fusion="attention",
         categorical_features="auto",
         min_frequency=1,
-        embedding_dim=8,
+        embedding_dim=16,
         hidden_units=(64, 32),
         dropout=0.1,
         stage_weights=None,

@@ -150,7 +150,7 @@ class PIMMNetwork(nn.Module):
         cardinalities,
         n_numeric,
         n_stages,
-        embedding_dim=8,
+        embedding_dim=16,
         hidden_units=(64, 32),
         dropout=0.1,
         sampling="hard",
