@@ -55,7 +55,7 @@ def plain_epochs(module, tensors, *, batch_size, lr, n_epochs, seed=0):
     """
     x_cat, x_num, y = tensors
     n_samples = len(y)
-    optimizer = torch.optim.Adam(module.parameters(), lr=lr)
+    optimizer = torch.optim.Adam(module.parameters(), lr=lr, fused=True)
     criterion = CascadeLoss()
     generator = torch.Generator().manual_seed(seed)
     steps_per_epoch = -(-n_samples // batch_size)

@@ -214,6 +214,8 @@ class BaseCascadeClassifier(ClassifierMixin, BaseEstimator):
             criterion__calibrator_weight=self._calibrator_weight(),
             optimizer=torch.optim.Adam,
             optimizer__weight_decay=self.weight_decay,
+            # One kernel for the whole update instead of a loop over tensors.
+            optimizer__fused=torch.device(self.device).type in ("cpu", "cuda"),
             lr=self.lr,
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,

@@ -252,12 +252,12 @@ def test_hyperparameters_shape_the_network(cls, own, network):
     if network is SharedBottomNetwork:
         assert [layer.out_features for layer in module.bottom[::3]] == [6, 5]
     elif network is MMoENetwork:
-        assert len(module.experts.experts) == 3
+        assert module.experts.n_experts == 3
         assert module.experts.output_dim == 6
     elif network is PLENetwork:
         assert len(module.levels) == 3
-        assert len(module.levels[0].shared_experts.experts) == 2
-        assert len(module.levels[0].task_experts[0].experts) == 2
+        assert module.levels[0].shared_experts.n_experts == 2
+        assert module.levels[0].task_experts[0].n_experts == 2
     elif network is AITMNetwork:
         assert len(module.ait_modules) == y.shape[1] - 1
 
@@ -418,11 +418,17 @@ def towers(params, inputs, prefix="towers"):
 
 
 def experts(params, prefix, n_experts, x):
-    """Expert outputs, shape (n, n_experts, width)."""
-    return np.stack(
-        [relu_mlp(params, f"{prefix}.experts.{e}", x) for e in range(n_experts)],
-        axis=1,
-    )
+    """Expert outputs, shape (n, n_experts, width), one expert at a time."""
+    n_layers = len([k for k in params if k.startswith(f"{prefix}.weights.")])
+    outputs = []
+    for e in range(n_experts):
+        a = x
+        for layer in range(n_layers):
+            weight = params[f"{prefix}.weights.{layer}"][e]
+            bias = params[f"{prefix}.biases.{layer}"][e]
+            a = np.maximum(a @ weight + bias, 0.0)
+        outputs.append(a)
+    return np.stack(outputs, axis=1)
 
 
 def mix(gate_logits, outputs):
@@ -501,6 +507,11 @@ REFERENCES = {
     "mmoe": (
         MMoENetwork,
         {"n_experts": 3, "expert_units": (6,)},
+        lambda p, x, t: reference_mmoe(p, x, t, n_experts=3),
+    ),
+    "mmoe_deep_experts": (
+        MMoENetwork,
+        {"n_experts": 3, "expert_units": (6, 5)},
         lambda p, x, t: reference_mmoe(p, x, t, n_experts=3),
     ),
     "ple_cgc": (

@@ -96,7 +96,11 @@ class StageTowers(nn.Module):
 
 
 class Experts(nn.Module):
-    """A group of MLP experts that read the same input.
+    """A group of MLP experts that read the same input, computed together.
+
+    Each layer holds every expert's weights in one tensor, so a batch costs
+    one matrix product per layer, not one per expert. The result equals that
+    of separate ``Linear -> ReLU -> Dropout`` stacks, one per expert.
 
     Parameters
     ----------
@@ -112,13 +116,39 @@ class Experts(nn.Module):
 
     def __init__(self, n_experts, input_dim, expert_units, dropout):
         super().__init__()
-        experts = [mlp(input_dim, expert_units, dropout) for _ in range(n_experts)]
-        self.output_dim = experts[0][1]
-        self.experts = nn.ModuleList(expert for expert, _ in experts)
+        self.n_experts = n_experts
+        widths = [input_dim, *expert_units]
+        self.weights = nn.ParameterList()
+        self.biases = nn.ParameterList()
+        for fan_in, fan_out in zip(widths[:-1], widths[1:], strict=True):
+            # nn.Linear's default initialisation, for each expert.
+            bound = 1.0 / math.sqrt(fan_in)
+            self.weights.append(
+                nn.Parameter(
+                    torch.empty(n_experts, fan_in, fan_out).uniform_(-bound, bound)
+                )
+            )
+            self.biases.append(
+                nn.Parameter(torch.empty(n_experts, fan_out).uniform_(-bound, bound))
+            )
+        self.dropout = nn.Dropout(dropout)
+        self.output_dim = widths[-1]
 
     def forward(self, x):
         """Return the expert outputs, shape (n_samples, n_experts, output_dim)."""
-        return torch.stack([expert(x) for expert in self.experts], dim=1)
+        h = x
+        for layer, (weight, bias) in enumerate(
+            zip(self.weights, self.biases, strict=True)
+        ):
+            if layer == 0:  # every expert reads the same input: one product
+                n_in, width = weight.shape[1], weight.shape[2]
+                flat = weight.permute(1, 0, 2).reshape(n_in, -1)
+                h = (x @ flat).view(len(x), self.n_experts, width) + bias
+            else:  # one product per expert, batched
+                h = torch.baddbmm(bias.unsqueeze(1), h.transpose(0, 1), weight)
+                h = h.transpose(0, 1)
+            h = self.dropout(torch.relu(h))
+        return h
 
 
 def mix_experts(gate_logits, expert_outputs):
