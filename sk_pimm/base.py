@@ -2,6 +2,7 @@
 
 import math
 import warnings
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -68,6 +69,7 @@ class BaseCascadeClassifier(ClassifierMixin, BaseEstimator):
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "device": [str, torch.device],
+        "n_threads": [None, Interval(Integral, 1, None, closed="left")],
     }
 
     # ------------------------------------------------------------------ fit
@@ -120,7 +122,7 @@ class BaseCascadeClassifier(ClassifierMixin, BaseEstimator):
 
         device = torch.device(self.device)
         rng_devices = [] if device.type != "cuda" else [device.index or 0]
-        with torch.random.fork_rng(devices=rng_devices):
+        with torch.random.fork_rng(devices=rng_devices), torch_threads(self.n_threads):
             torch.manual_seed(torch_seed)
             self.net_ = self._build_net(len(train_data), valid_data, shuffle_seed)
             self.net_.fit(train_data, y=None)
@@ -276,7 +278,8 @@ class BaseCascadeClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "net_")
         frame = self._check_X(X, reset=False)
         data = CascadeDataset(self._encoder.transform(frame))
-        logits = self.net_.forward(data, training=False, device="cpu")
+        with torch_threads(self.n_threads):
+            logits = self.net_.forward(data, training=False, device="cpu")
         return torch.sigmoid(logits.double()).numpy()
 
     def predict(self, X):
@@ -421,6 +424,20 @@ class BaseCascadeClassifier(ClassifierMixin, BaseEstimator):
         tags.classifier_tags.multi_label = True
         tags.non_deterministic = self.random_state is None
         return tags
+
+
+@contextmanager
+def torch_threads(n_threads):
+    """Let torch use ``n_threads`` threads inside the block; ``None``: as is."""
+    if n_threads is None:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(n_threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def _map_location(device):

@@ -40,6 +40,7 @@ _SHARED_PARAMETER_NAMES = (
     "random_state",
     "verbose",
     "device",
+    "n_threads",
 )
 
 _SHARED_PARAMETERS_DOC = """\
@@ -92,6 +93,12 @@ verbose : int, default=0
     training loss and validation AUC and the time taken.
 device : str or torch.device, default="cpu"
     Where to train, e.g. ``"cuda"``. Predictions are returned on the CPU.
+n_threads : int, default=None
+    Threads torch may use while this estimator fits and predicts; the
+    previous setting is restored afterwards. ``None`` leaves torch's setting
+    alone. Use 1 when several fits share the cores, e.g. in
+    ``GridSearchCV(n_jobs=...)``: torch's threads slow down many times over
+    when they compete for cores.
 """
 
 _ATTRIBUTES_DOC = """\
@@ -223,6 +230,7 @@ class SharedBottomClassifier(BaseCascadeClassifier):
         random_state=None,
         verbose=0,
         device="cpu",
+        n_threads=None,
     ):
         self.bottom_units = bottom_units
         _store_shared(self, locals())
@@ -312,6 +320,7 @@ class ESMMClassifier(BaseCascadeClassifier):
         random_state=None,
         verbose=0,
         device="cpu",
+        n_threads=None,
     ):
         _store_shared(self, locals())
 
@@ -394,6 +403,7 @@ class MMoEClassifier(BaseCascadeClassifier):
         random_state=None,
         verbose=0,
         device="cpu",
+        n_threads=None,
     ):
         self.n_experts = n_experts
         self.expert_units = expert_units
@@ -500,6 +510,7 @@ class PLEClassifier(BaseCascadeClassifier):
         random_state=None,
         verbose=0,
         device="cpu",
+        n_threads=None,
     ):
         self.n_shared_experts = n_shared_experts
         self.n_task_experts = n_task_experts
@@ -603,6 +614,7 @@ class AITMClassifier(BaseCascadeClassifier):
         random_state=None,
         verbose=0,
         device="cpu",
+        n_threads=None,
     ):
         self.calibrator_weight = calibrator_weight
         _store_shared(self, locals())

@@ -97,6 +97,12 @@ class PIMMClassifier(BaseCascadeClassifier):
         training loss and validation AUC, ``p`` and the time taken.
     device : str or torch.device, default="cpu"
         Where to train, e.g. ``"cuda"``. Predictions are returned on the CPU.
+    n_threads : int, default=None
+        Threads torch may use while this estimator fits and predicts; the
+        previous setting is restored afterwards. ``None`` leaves torch's setting
+        alone. Use 1 when several fits share the cores, e.g. in
+        ``GridSearchCV(n_jobs=...)``: torch's threads slow down many times over
+        when they compete for cores.
 
     Attributes
     ----------
@@ -197,6 +203,7 @@ class PIMMClassifier(BaseCascadeClassifier):
         random_state=None,
         verbose=0,
         device="cpu",
+        n_threads=None,
     ):
         self.curriculum = curriculum
         self.curriculum_start = curriculum_start
@@ -226,6 +233,7 @@ class PIMMClassifier(BaseCascadeClassifier):
         self.random_state = random_state
         self.verbose = verbose
         self.device = device
+        self.n_threads = n_threads
 
     def _module_params(self):
         return PIMMNetwork, {

@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+import skorch.callbacks
 import torch
 from sklearn.metrics import roc_auc_score
 from sklearn.utils._param_validation import InvalidParameterError
@@ -733,3 +734,24 @@ def test_validation_split_chooses_the_held_out_rows(funnel3, fast_params, split)
     last_rows = torch.as_tensor(y.to_numpy()[-n_valid:], dtype=torch.float32)
     assert len(valid_ds) == n_valid
     assert torch.equal(valid_ds.y, last_rows) == (split == "last")
+
+
+def test_n_threads_applies_inside_fit_and_predict_only(funnel3, fast_params):
+    X, y = funnel3
+    seen = []
+
+    class Spy(PIMMClassifier):
+        def _extra_callbacks(self, steps_per_epoch):
+            class Record(skorch.callbacks.Callback):
+                def on_epoch_end(self, net, **kwargs):
+                    seen.append(torch.get_num_threads())
+
+            return [*super()._extra_callbacks(steps_per_epoch), ("spy", Record())]
+
+    before = torch.get_num_threads()
+    target = 1 if before != 1 else 2
+    est = Spy(n_threads=target, random_state=0, **fast_params).fit(X, y)
+    assert seen and set(seen) == {target}
+    assert torch.get_num_threads() == before
+    est.predict_proba(X)
+    assert torch.get_num_threads() == before
