@@ -7,9 +7,11 @@ AUC of every stage.
 
 import argparse
 import time
+import warnings
 
 from sk_pimm import PIMMClassifier
 from sk_pimm.datasets import load_kuairand_sample
+from sk_pimm.exceptions import CascadeWarning
 from sk_pimm.metrics import stage_roc_auc
 
 
@@ -29,8 +31,12 @@ def main(argv=None):
         cascade="clip", max_epochs=args.max_epochs, random_state=args.random_state
     )
     started = time.perf_counter()
-    est.fit(X_train, y_train)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", CascadeWarning)
+        est.fit(X_train, y_train)
     seconds = time.perf_counter() - started
+    for warning in caught:
+        print(f"Note: {warning.message}")
     # Clip the test labels as cascade="clip" clipped the training labels: a
     # stage counts only when every earlier stage is reached.
     y_test_nested = y_test.cummin(axis=1)

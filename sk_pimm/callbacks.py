@@ -117,6 +117,13 @@ class EpochPrintLog(PrintLog):
     they keep funnel order. ``epoch`` comes first and ``dur`` last.
     """
 
+    def format_row(self, row, key, color):
+        """Format a value without ANSI colours, which garble logs in files."""
+        value = row[key]
+        if isinstance(value, float) and not value.is_integer():
+            return f"{value:{self.floatfmt}}"
+        return value
+
     def _sorted_keys(self, keys):
         shown = [
             key

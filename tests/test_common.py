@@ -20,6 +20,9 @@ from sklearn.utils.estimator_checks import (
 
 import sk_pimm
 
+# The checks' random multilabel y is clipped on purpose; its warning is known.
+pytestmark = pytest.mark.filterwarnings("ignore::sk_pimm.exceptions.CascadeWarning")
+
 #: Every estimator sk_pimm exports.
 ESTIMATORS = [
     getattr(sk_pimm, name) for name in sk_pimm.__all__ if name.endswith("Classifier")

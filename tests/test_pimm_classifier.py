@@ -731,7 +731,7 @@ def test_validation_split_chooses_the_held_out_rows(funnel3, fast_params, split)
 
     valid_ds = est.net_.train_split.keywords["valid_ds"]
     n_valid = int(np.ceil(0.2 * len(X)))
-    last_rows = torch.as_tensor(y.to_numpy()[-n_valid:], dtype=torch.float32)
+    last_rows = torch.tensor(y.to_numpy()[-n_valid:], dtype=torch.float32)
     assert len(valid_ds) == n_valid
     assert torch.equal(valid_ds.y, last_rows) == (split == "last")
 
