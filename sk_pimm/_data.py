@@ -21,10 +21,8 @@ class CascadeDataset(Dataset):
     """
 
     def __init__(self, features, y=None):
-        x_cat = torch.as_tensor(features.categorical, dtype=torch.long)
-        # Training gathers shuffled rows, which is fast only from row-major
-        # codes; prediction slices consecutive rows, which any layout serves.
-        self.x_cat = x_cat.contiguous() if y is not None else x_cat
+        # The codes keep their int32 type and their memory: no copy.
+        self.x_cat = torch.as_tensor(features.categorical)
         self.x_num = torch.as_tensor(features.numeric, dtype=torch.float32)
         self.y = None if y is None else torch.as_tensor(y, dtype=torch.float32)
 

@@ -40,7 +40,7 @@ def test_auto_picks_category_object_and_string(frame):
     assert encoder.categorical_columns_ == [1, 3, 4]
     assert encoder.numeric_columns_ == [0, 2]
     assert features.categorical.shape == (60, 3)
-    assert features.categorical.dtype == np.int64
+    assert features.categorical.dtype == np.int32
     assert features.numeric.shape == (60, 2)
     assert features.numeric.dtype == np.float32
     assert len(features) == 60

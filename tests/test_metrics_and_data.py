@@ -106,7 +106,7 @@ def test_shape_mismatch(metric, funnel):
 def make_dataset(n, n_stages=2, with_y=True):
     """Rows whose numeric column 0 holds the row number, to trace them."""
     numeric = np.column_stack([np.arange(n), -np.arange(n)]).astype(np.float32)
-    categorical = (np.arange(n) % 3).reshape(-1, 1).astype(np.int64)
+    categorical = (np.arange(n) % 3).reshape(-1, 1).astype(np.int32)
     y = np.cumprod((np.arange(n)[:, None] + np.arange(n_stages)) % 2 == 0, axis=1)
     features = EncodedFeatures(categorical, numeric)
     return CascadeDataset(features, y if with_y else None), y
@@ -120,7 +120,7 @@ def row_ids(batch):
 def test_dataset_holds_tensors_of_the_right_dtype():
     data, y = make_dataset(7)
     assert len(data) == 7
-    assert data.x_cat.dtype == torch.long
+    assert data.x_cat.dtype == torch.int32
     assert data.x_num.dtype == torch.float32
     assert data.y.dtype == torch.float32
     X, yi = data[2:5]
