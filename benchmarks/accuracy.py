@@ -37,7 +37,6 @@ import io
 import json
 import multiprocessing
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -50,7 +49,6 @@ os.environ.setdefault("TQDM_DISABLE", "1")  # torch-rechub's progress bars
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import sklearn  # noqa: E402
-import skorch  # noqa: E402
 import torch  # noqa: E402
 from sklearn.compose import ColumnTransformer  # noqa: E402
 from sklearn.ensemble import HistGradientBoostingClassifier  # noqa: E402
@@ -58,7 +56,6 @@ from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import OneHotEncoder, StandardScaler  # noqa: E402
 
-import sk_pimm  # noqa: E402
 from sk_pimm import (  # noqa: E402
     AITMClassifier,
     ESMMClassifier,
@@ -70,6 +67,9 @@ from sk_pimm import (  # noqa: E402
 from sk_pimm._encoding import TabularEncoder  # noqa: E402
 from sk_pimm.datasets import load_kuairand  # noqa: E402
 from sk_pimm.metrics import stage_log_loss, stage_roc_auc  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from environment import describe  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared/data"
@@ -571,34 +571,6 @@ def _standing(results, stages):
     return "PIMM's standing. " + "; ".join(parts) + "."
 
 
-def environment(argv):
-    return {
-        "command": "python benchmarks/accuracy.py " + " ".join(argv),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "versions": {
-            "sk_pimm": sk_pimm.__version__,
-            "torch": torch.__version__,
-            "skorch": skorch.__version__,
-            "scikit-learn": sklearn.__version__,
-            "numpy": np.__version__,
-            "pandas": pd.__version__,
-            "torch-rechub": _version_of("torch_rechub"),
-        },
-    }
-
-
-def _version_of(package):
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(package.replace("_", "-"))
-    except PackageNotFoundError:
-        return None
-
-
 def run_task(task, args, seeds, max_epochs, started):
     """One unit of work, run in its own process: a dataset, or the ablations.
 
@@ -663,7 +635,7 @@ def main(argv=None):
     if ("ablations", "kuairand_3stage") in done:
         payload["ablations"] = done[("ablations", "kuairand_3stage")]
     payload["seconds"] = time.time() - started
-    payload["environment"] = environment(argv)
+    payload["environment"] = describe("accuracy.py", argv)
     payload["environment"]["processes"] = args.jobs
     report = markdown(payload)
     print(report)

@@ -35,7 +35,6 @@ import gc
 import json
 import multiprocessing
 import os
-import platform
 import statistics
 import sys
 import threading
@@ -48,16 +47,14 @@ os.environ.setdefault("TQDM_DISABLE", "1")  # torch-rechub's progress bars
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-import sklearn  # noqa: E402
-import skorch  # noqa: E402
 import torch  # noqa: E402
 
-import sk_pimm  # noqa: E402
 from sk_pimm import AITMClassifier, MMoEClassifier, PIMMClassifier  # noqa: E402
 from sk_pimm._encoding import TabularEncoder  # noqa: E402
 from sk_pimm.datasets import load_kuairand, load_kuairand_sample  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from environment import describe  # noqa: E402
 from plain_loop import (  # noqa: E402
     encoded_tensors,
     fresh_module,
@@ -334,24 +331,6 @@ def run(args):
     return summary, details
 
 
-def environment(argv):
-    return {
-        "command": "python benchmarks/speed.py " + " ".join(argv),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "versions": {
-            "sk_pimm": sk_pimm.__version__,
-            "torch": torch.__version__,
-            "skorch": skorch.__version__,
-            "scikit-learn": sklearn.__version__,
-            "numpy": np.__version__,
-            "pandas": pd.__version__,
-        },
-    }
-
-
 def markdown(summary, details, env):
     lines = [
         "# Speed, memory and growth",
@@ -419,7 +398,7 @@ def main(argv=None):
     warnings.filterwarnings("ignore", module="sk_pimm")
 
     summary, details = run(args)
-    env = environment(argv)
+    env = describe("speed.py", argv)
     report = markdown(summary, details, env)
     print(report)
     if args.write or not args.quick:

@@ -140,17 +140,7 @@ class BaseCascadeClassifier(ClassifierMixin, BaseEstimator):
 
     def _check_params(self, n_stages):
         """Checks that involve several parameters or the data."""
-        units = np.asarray(self.hidden_units)
-        if (
-            units.ndim != 1
-            or units.size == 0
-            or not np.issubdtype(units.dtype, np.integer)
-            or (units <= 0).any()
-        ):
-            raise ValueError(
-                "hidden_units must be a non-empty sequence of positive integers; "
-                f"got {self.hidden_units!r}."
-            )
+        check_units("hidden_units", self.hidden_units)
         if self.stage_weights is not None:
             weights = np.asarray(self.stage_weights, dtype=float)
             if weights.shape != (n_stages,) or (weights < 0).any():
@@ -241,7 +231,7 @@ class BaseCascadeClassifier(ClassifierMixin, BaseEstimator):
             "n_numeric": len(encoder.numeric_columns_),
             "n_stages": len(self.stage_names_),
             "embedding_dim": self.embedding_dim,
-            "hidden_units": tuple(int(u) for u in self.hidden_units),
+            "hidden_units": check_units("hidden_units", self.hidden_units),
             "dropout": self.dropout,
         }
 
@@ -424,6 +414,33 @@ class BaseCascadeClassifier(ClassifierMixin, BaseEstimator):
         tags.classifier_tags.multi_label = True
         tags.non_deterministic = self.random_state is None
         return tags
+
+
+def check_units(name, value):
+    """Layer widths as a tuple of ints; raise if they are not positive ints.
+
+    Parameters
+    ----------
+    name : str
+        The hyperparameter's name, for the error message.
+    value : sequence of int
+        The widths.
+
+    Returns
+    -------
+    units : tuple of int
+    """
+    units = np.asarray(value)
+    if (
+        units.ndim != 1
+        or units.size == 0
+        or not np.issubdtype(units.dtype, np.integer)
+        or (units <= 0).any()
+    ):
+        raise ValueError(
+            f"{name} must be a non-empty sequence of positive integers; got {value!r}."
+        )
+    return tuple(int(u) for u in units)
 
 
 @contextmanager

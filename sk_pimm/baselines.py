@@ -8,10 +8,9 @@ stage logits differs.
 import textwrap
 from numbers import Integral, Real
 
-import numpy as np
 from sklearn.utils._param_validation import Interval
 
-from sk_pimm.base import BaseCascadeClassifier
+from sk_pimm.base import BaseCascadeClassifier, check_units
 from sk_pimm.nn.baselines import (
     AITMNetwork,
     ESMMNetwork,
@@ -146,21 +145,6 @@ def _store_shared(estimator, params):
         setattr(estimator, name, params[name])
 
 
-def _check_units(name, value):
-    """Raise if ``value`` is not a non-empty sequence of positive integers."""
-    units = np.asarray(value)
-    if (
-        units.ndim != 1
-        or units.size == 0
-        or not np.issubdtype(units.dtype, np.integer)
-        or (units <= 0).any()
-    ):
-        raise ValueError(
-            f"{name} must be a non-empty sequence of positive integers; got {value!r}."
-        )
-    return tuple(int(u) for u in units)
-
-
 @_document_shared
 class SharedBottomClassifier(BaseCascadeClassifier):
     """Predicts every funnel stage with a Shared-Bottom network.
@@ -237,12 +221,12 @@ class SharedBottomClassifier(BaseCascadeClassifier):
 
     def _check_params(self, n_stages):
         super()._check_params(n_stages)
-        _check_units("bottom_units", self.bottom_units)
+        check_units("bottom_units", self.bottom_units)
 
     def _module_params(self):
         return SharedBottomNetwork, {
             **self._input_params(),
-            "bottom_units": _check_units("bottom_units", self.bottom_units),
+            "bottom_units": check_units("bottom_units", self.bottom_units),
         }
 
 
@@ -411,13 +395,13 @@ class MMoEClassifier(BaseCascadeClassifier):
 
     def _check_params(self, n_stages):
         super()._check_params(n_stages)
-        _check_units("expert_units", self.expert_units)
+        check_units("expert_units", self.expert_units)
 
     def _module_params(self):
         return MMoENetwork, {
             **self._input_params(),
             "n_experts": self.n_experts,
-            "expert_units": _check_units("expert_units", self.expert_units),
+            "expert_units": check_units("expert_units", self.expert_units),
         }
 
 
@@ -520,7 +504,7 @@ class PLEClassifier(BaseCascadeClassifier):
 
     def _check_params(self, n_stages):
         super()._check_params(n_stages)
-        _check_units("expert_units", self.expert_units)
+        check_units("expert_units", self.expert_units)
 
     def _module_params(self):
         return PLENetwork, {
@@ -528,7 +512,7 @@ class PLEClassifier(BaseCascadeClassifier):
             "n_shared_experts": self.n_shared_experts,
             "n_task_experts": self.n_task_experts,
             "n_levels": self.n_levels,
-            "expert_units": _check_units("expert_units", self.expert_units),
+            "expert_units": check_units("expert_units", self.expert_units),
         }
 
 
