@@ -62,13 +62,25 @@ class TabularEncoder:
         self.categories_ = []
         self._lookups = {}
         for j in self.categorical_columns_:
-            counts = frame.iloc[:, j].value_counts(dropna=True)
+            column = frame.iloc[:, j]
+            try:
+                counts = column.value_counts(dropna=True)
+            except TypeError as exc:
+                raise _unhashable(column) from exc
             frequent = counts.index[counts.to_numpy() >= self.min_frequency]
             self.categories_.append(pd.Index(frequent.to_numpy()))
         numeric = self._numeric_values(frame)
-        self.mean_ = numeric.mean(axis=0) if len(numeric) else np.zeros(0)
-        scale = numeric.std(axis=0) if len(numeric) else np.ones(0)
+        with np.errstate(over="ignore", invalid="ignore"):
+            self.mean_ = numeric.mean(axis=0) if len(numeric) else np.zeros(0)
+            scale = numeric.std(axis=0) if len(numeric) else np.ones(0)
         self.scale_ = np.where(scale > 0, scale, 1.0)
+        overflow = ~(np.isfinite(self.mean_) & np.isfinite(self.scale_))
+        if overflow.any():
+            raise ValueError(
+                f"Numeric columns {self._numeric_names(frame, overflow)} are too "
+                "large to standardise (their mean or spread overflows); rescale "
+                "them, e.g. with a logarithm."
+            )
         return self._encode(frame, numeric, row_major=True)
 
     def transform(self, X):
@@ -102,32 +114,54 @@ class TabularEncoder:
         codes = np.empty(shape[::-1] if row_major else shape, np.int32)
         columns = codes.T if row_major else codes
         for k, j in enumerate(self.categorical_columns_):
-            columns[k] = self._category_codes(k, frame.iloc[:, j])
+            column = frame.iloc[:, j]
+            try:
+                columns[k] = self._category_codes(k, column)
+            except TypeError as exc:
+                raise _unhashable(column) from exc
         codes = codes if row_major else codes.T
-        standardised = (numeric - self.mean_) / self.scale_
-        return EncodedFeatures(codes, standardised.astype(np.float32))
+        with np.errstate(over="ignore"):
+            standardised = ((numeric - self.mean_) / self.scale_).astype(np.float32)
+        overflow = ~np.isfinite(standardised).all(axis=0)
+        if overflow.any():
+            raise ValueError(
+                f"Numeric columns {self._numeric_names(frame, overflow)} hold "
+                "values too far from those seen in fit to represent (beyond "
+                "float32 after standardising); check their units."
+            )
+        return EncodedFeatures(codes, standardised)
 
     def _category_codes(self, k, column):
         """Codes 1.. of the values in vocabulary ``k``; 0 for anything else."""
         categories = self.categories_[k]
         if not isinstance(column.dtype, pd.CategoricalDtype):
             return categories.get_indexer(column) + 1
-        # Map the column's categories, not its rows, and only once per dtype:
-        # a category column's dtype is usually the same at every call. Code -1
+        # Map the column's categories, not its rows, and only once while they
+        # stay the same, in the same order (codes index them by position;
+        # pandas calls unordered dtypes equal whatever their order). Code -1
         # (missing) takes the appended last entry, 0, like any unknown value.
-        dtype, lookup = self._lookups.get(k, (None, None))
-        if dtype is None or column.dtype != dtype:
-            lookup = np.append(categories.get_indexer(column.cat.categories), -1) + 1
-            self._lookups[k] = (column.dtype, lookup)
+        seen, lookup = self._lookups.get(k, (None, None))
+        levels = column.cat.categories
+        if seen is None or not (seen is levels or seen.equals(levels)):
+            lookup = np.append(categories.get_indexer(levels), -1) + 1
+            self._lookups[k] = (levels, lookup)
         return lookup[column.cat.codes.to_numpy()]
+
+    def _numeric_names(self, frame, mask):
+        """Names of the numeric columns selected by a boolean ``mask``."""
+        return [
+            str(frame.columns[j])
+            for j, bad in zip(self.numeric_columns_, mask, strict=True)
+            if bad
+        ]
 
     def _categorical_mask(self, frame):
         spec = self.categorical_features
         n_features = frame.shape[1]
         if isinstance(spec, str) and spec == "auto":
             return np.array([_looks_categorical(frame[c]) for c in frame.columns])
-        spec = np.asarray(spec)
-        if spec.dtype == bool:
+        if np.asarray(spec).dtype == bool:
+            spec = np.asarray(spec)
             if spec.shape != (n_features,):
                 raise ValueError(
                     f"categorical_features is a boolean mask of length {spec.size}"
@@ -135,21 +169,26 @@ class TabularEncoder:
                 )
             return spec.copy()
         mask = np.zeros(n_features, dtype=bool)
-        names = [str(c) for c in frame.columns]
-        for item in spec.tolist():
-            if isinstance(item, str):
-                if item not in names:
+        labels = list(frame.columns)
+        # Names as strings too: an array's columns are named 0, 1, ...
+        as_text = [str(label) for label in labels]
+        for item in list(spec):
+            if item in labels:  # a column name
+                mask[labels.index(item)] = True
+            elif isinstance(item, str) and as_text.count(item) == 1:
+                mask[as_text.index(item)] = True
+            elif isinstance(item, (int, np.integer)) and not isinstance(item, bool):
+                if not -n_features <= item < n_features:
                     raise ValueError(
-                        f"categorical_features names column {item!r}, which is "
-                        "not in X."
+                        f"categorical_features holds the index {item}, outside "
+                        f"[-{n_features}, {n_features}) for X's {n_features} "
+                        "features."
                     )
-                mask[names.index(item)] = True
-            elif isinstance(item, int) and -n_features <= item < n_features:
                 mask[item] = True
             else:
                 raise ValueError(
-                    f"categorical_features holds {item!r}; expected a column name "
-                    f"or an index in [0, {n_features})."
+                    f"categorical_features names column {item!r}, which is not in "
+                    "X; give column names or indices."
                 )
         return mask
 
@@ -204,6 +243,14 @@ def as_frame(X):
         )
     frame = pd.DataFrame(array)
     return frame.infer_objects() if array.dtype == object else frame
+
+
+def _unhashable(column):
+    return ValueError(
+        f"Categorical column {column.name!r} holds values that cannot be hashed "
+        "(e.g. lists or dicts); categories must be scalars such as strings or "
+        "numbers."
+    )
 
 
 def _looks_categorical(column):

@@ -76,6 +76,13 @@ class CascadeNet(NeuralNet):
         labels = to_tensor(yi, device=self.device)
         y_pred = self.infer(Xi, labels=labels, **fit_params)
         loss = self.get_loss(y_pred, labels, X=Xi, training=True)
+        if not torch.isfinite(loss):
+            epoch = len(self.history)
+            raise ValueError(
+                f"Training diverged: the loss became {loss.item()} in epoch "
+                f"{epoch}. Lower lr, or check the numeric columns for extreme "
+                "values."
+            )
         loss.backward()
         return {"loss": loss, "y_pred": y_pred}
 

@@ -95,7 +95,9 @@ class BaseCascadeClassifier(ClassifierMixin, BaseEstimator):
                 f"{type(self).__name__} requires y to be passed, but the target y "
                 "is None. Pass one 0/1 column per funnel stage."
             )
-        frame = self._check_X(X, reset=True)
+        # Validate everything before changing the estimator, so that a failed
+        # fit leaves the previous model as it was.
+        frame = self._as_checked_frame(X, minimum_rows=2)
         encoder = TabularEncoder(self.categorical_features, self.min_frequency)
         features = encoder.fit_transform(frame)
         # The warnings point at the user's call, above fit and _fit_context.
@@ -109,23 +111,27 @@ class BaseCascadeClassifier(ClassifierMixin, BaseEstimator):
                 "stage labels per impression, in the same order as X."
             )
         self._check_params(labels.shape[1])
-        warn_label_leakage(frame, labels, stage_names, stacklevel=3)
-        self._encoder = encoder
-        self.stage_names_ = stage_names
-        self.classes_ = [np.array([0, 1]) for _ in stage_names]
-        self._warn_degenerate_stages(labels)
-
         rng = check_random_state(self.random_state)
         seeds = rng.randint(np.iinfo(np.int32).max, size=3)
         torch_seed, split_seed, shuffle_seed = (int(s) for s in seeds)
         train_data, valid_data = self._split(features, labels, split_seed)
+        warn_label_leakage(frame, labels, stage_names, stacklevel=3)
+
+        _check_feature_names(self, X, reset=True)
+        _check_n_features(self, frame, reset=True)
+        self._encoder = encoder
+        self.stage_names_ = stage_names
+        self.classes_ = [np.array([0, 1]) for _ in stage_names]
+        self.__dict__.pop("net_", None)  # a fit that fails now leaves no model
+        self._warn_degenerate_stages(labels)
 
         device = torch.device(self.device)
         rng_devices = [] if device.type != "cuda" else [device.index or 0]
         with torch.random.fork_rng(devices=rng_devices), torch_threads(self.n_threads):
             torch.manual_seed(torch_seed)
-            self.net_ = self._build_net(len(train_data), valid_data, shuffle_seed)
-            self.net_.fit(train_data, y=None)
+            net = self._build_net(len(train_data), valid_data, shuffle_seed)
+            net.fit(train_data, y=None)
+        self.net_ = net
         # An epoch that Ctrl-C cut short has no duration recorded.
         self.n_iter_ = sum("dur" in epoch for epoch in self.net_.history)
         if self.net_.interrupted_:
@@ -142,12 +148,22 @@ class BaseCascadeClassifier(ClassifierMixin, BaseEstimator):
         """Checks that involve several parameters or the data."""
         check_units("hidden_units", self.hidden_units)
         if self.stage_weights is not None:
-            weights = np.asarray(self.stage_weights, dtype=float)
-            if weights.shape != (n_stages,) or (weights < 0).any():
+            try:
+                weights = np.asarray(self.stage_weights, dtype=float)
+            except (TypeError, ValueError):
+                weights = np.array([np.nan])
+            if (
+                weights.shape != (n_stages,)
+                or not np.isfinite(weights).all()
+                or (weights < 0).any()
+                or not weights.any()
+            ):
                 raise ValueError(
-                    f"stage_weights must hold {n_stages} non-negative numbers, one "
-                    f"per stage of y; got {self.stage_weights!r}."
+                    f"stage_weights must hold {n_stages} finite, non-negative "
+                    "numbers, one per stage of y, not all zero; got "
+                    f"{self.stage_weights!r}."
                 )
+        _check_device(self.device)
 
     def _split(self, features, labels, seed):
         if not self.early_stopping:
@@ -169,6 +185,14 @@ class BaseCascadeClassifier(ClassifierMixin, BaseEstimator):
             )
             train_idx.sort()
             valid_idx.sort()
+        positives = labels[valid_idx].sum(axis=0)
+        if not ((positives > 0) & (positives < n_valid)).any():
+            raise ValueError(
+                f"early_stopping has nothing to measure: no stage has both classes "
+                f"in the {n_valid} validation rows, so every validation AUC is "
+                "undefined. Raise validation_fraction, or use "
+                "validation_split='random'."
+            )
 
         def subset(index):
             return CascadeDataset(
@@ -264,9 +288,15 @@ class BaseCascadeClassifier(ClassifierMixin, BaseEstimator):
             Column ``t`` is ``P(stage t reached | x)``, stages in the order of
             ``stage_names_``. Prediction never uses labels: every stage after
             the first reads the prior stage's prediction.
+
+        Notes
+        -----
+        Only ESMM's probabilities are guaranteed never to rise along the
+        funnel; the other networks predict each stage with its own head, so a
+        later stage can, rarely, get a higher probability than an earlier one.
         """
         check_is_fitted(self, "net_")
-        frame = self._check_X(X, reset=False)
+        frame = self._check_X(X)
         data = CascadeDataset(self._encoder.transform(frame))
         with torch_threads(self.n_threads):
             logits = self.net_.forward(data, training=False, device="cpu")
@@ -324,8 +354,8 @@ class BaseCascadeClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "net_")
         return self.net_.history
 
-    def _check_X(self, X, *, reset):
-        """Return X as a DataFrame after checking its shape and columns."""
+    def _as_checked_frame(self, X, *, minimum_rows):
+        """Return X as a DataFrame after checking its shape; change nothing."""
         frame = as_frame(X)
         n_samples, n_features = frame.shape
         if n_features == 0:
@@ -333,14 +363,19 @@ class BaseCascadeClassifier(ClassifierMixin, BaseEstimator):
                 f"X has 0 feature(s) (shape={frame.shape}) while a minimum of 1 "
                 "is required."
             )
-        minimum = 2 if reset else 1
-        if n_samples < minimum:
+        if n_samples < minimum_rows:
             raise ValueError(
                 f"X has n_samples = {n_samples} (shape={frame.shape}); "
-                f"{'fit' if reset else 'prediction'} needs at least {minimum}."
+                f"{'fit' if minimum_rows > 1 else 'prediction'} needs at least "
+                f"{minimum_rows}."
             )
-        _check_feature_names(self, X, reset=reset)
-        _check_n_features(self, frame, reset=reset)
+        return frame
+
+    def _check_X(self, X):
+        """Return X as a DataFrame with the columns seen in fit."""
+        frame = self._as_checked_frame(X, minimum_rows=1)
+        _check_feature_names(self, X, reset=False)
+        _check_n_features(self, frame, reset=False)
         return frame
 
     def _warn_degenerate_stages(self, labels):
@@ -365,6 +400,8 @@ class BaseCascadeClassifier(ClassifierMixin, BaseEstimator):
         # A copy: the parent may hand back the live __dict__ itself.
         state = dict(super().__getstate__())
         state["_sk_pimm_version"] = __version__
+        if isinstance(state.get("device"), torch.device):
+            state["device"] = str(state["device"])  # plain data for skops
         net = state.pop("net_", None)
         if net is not None:
             state["_net_state"] = {
@@ -414,6 +451,23 @@ class BaseCascadeClassifier(ClassifierMixin, BaseEstimator):
         tags.classifier_tags.multi_label = True
         tags.non_deterministic = self.random_state is None
         return tags
+
+
+def _check_device(device):
+    """Raise a ValueError naming ``device`` if torch cannot train there."""
+    try:
+        kind = torch.device(device).type
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(
+            f"device={device!r} is not a device torch knows; use e.g. 'cpu' or 'cuda'."
+        ) from exc
+    if kind not in ("cpu", "meta") and not _device_type_available(kind):
+        raise ValueError(
+            f"device={device!r}, but no {kind} device is available here; use "
+            "device='cpu'."
+        )
+    if kind == "meta":
+        raise ValueError("device='meta' holds no data and cannot train; use 'cpu'.")
 
 
 def check_units(name, value):

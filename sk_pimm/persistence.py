@@ -31,8 +31,23 @@ def dump(estimator, file):
         loads on any device.
     file : str or path-like
         Where to write, conventionally with the suffix ``.skops``.
+
+    Raises
+    ------
+    TypeError
+        If the model holds a type :func:`load` would refuse, for example a
+        category of a type skops does not know. Nothing is written then.
     """
-    skops.io.dump(estimator, file)
+    data = skops.io.dumps(estimator)
+    unknown = sorted(set(skops.io.get_untrusted_types(data=data)) - set(TRUSTED_TYPES))
+    if unknown:
+        raise TypeError(
+            f"The model holds types that load() would not trust: {unknown}. "
+            "Convert such values (e.g. categories) to strings or numbers "
+            "before fitting, or save with joblib and load only trusted files."
+        )
+    with open(file, "wb") as handle:
+        handle.write(data)
 
 
 def load(file):

@@ -105,9 +105,43 @@ def test_unknown_column_name(frame):
 def test_out_of_range_index(frame, index):
     encoder = TabularEncoder(categorical_features=[1, index])
     with pytest.raises(
-        ValueError, match=rf"holds {index}; expected a column name or an index in "
+        ValueError, match=rf"holds the index {index}, outside \[-5, 5\)"
     ):
         encoder.fit_transform(frame)
+
+
+def test_names_and_indices_can_be_mixed(frame):
+    names = ["colour", "city", "name"]
+    by_name = TabularEncoder(categorical_features=names).fit_transform(frame)
+    mixed_columns = TabularEncoder(categorical_features=[1, "city", 4])
+    np.testing.assert_array_equal(
+        mixed_columns.fit_transform(frame).categorical, by_name.categorical
+    )
+
+
+def test_category_order_does_not_change_the_codes():
+    X = pd.DataFrame({"c": pd.Categorical(["a", "b", "c", "a"])})
+    encoder = TabularEncoder()
+    codes = encoder.fit_transform(X).categorical
+    reordered = X.assign(c=X["c"].cat.reorder_categories(["c", "b", "a"]))
+    np.testing.assert_array_equal(encoder.transform(reordered).categorical, codes)
+    np.testing.assert_array_equal(encoder.transform(X).categorical, codes)
+
+
+def test_unhashable_categories_are_named():
+    X = pd.DataFrame({"tags": [[1], [2], [1]], "n": [1.0, 2.0, 3.0]})
+    with pytest.raises(ValueError, match="'tags' holds values that cannot be hashed"):
+        TabularEncoder().fit_transform(X)
+
+
+def test_numbers_too_large_to_standardise_are_named():
+    X = pd.DataFrame({"big": [1.7e308, 1.7e308, 1.0], "n": [1.0, 2.0, 3.0]})
+    with pytest.raises(ValueError, match=r"\['big'\] are too large"):
+        TabularEncoder().fit_transform(X)
+    encoder = TabularEncoder()
+    encoder.fit_transform(pd.DataFrame({"big": [1.0, 2.0, 3.0], "n": [1.0, 2, 3]}))
+    with pytest.raises(ValueError, match=r"\['big'\] hold values too far"):
+        encoder.transform(pd.DataFrame({"big": [1e300], "n": [1.0]}))
 
 
 def test_wrong_length_mask(frame):

@@ -222,7 +222,7 @@ def test_numeric_coded_column_declared_categorical_is_embedded(funnel3, fast_par
     "spec, message",
     [
         (["nope"], "categorical_features names column 'nope'"),
-        ([7], r"categorical_features holds 7"),
+        ([7], r"categorical_features holds the index 7, outside"),
         ([True, False], "boolean mask of length 2"),
     ],
 )

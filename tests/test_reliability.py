@@ -11,10 +11,12 @@ import joblib
 import numpy as np
 import pytest
 import torch
+from sklearn.exceptions import NotFittedError
 from sklearn.metrics import log_loss
 from skorch.callbacks import Callback
 
 import sk_pimm
+import sk_pimm.persistence
 from sk_pimm.exceptions import DegenerateStageWarning, FitInterruptedWarning
 from sk_pimm.metrics import stage_log_loss
 
@@ -222,3 +224,74 @@ def test_very_rare_stage_trains_without_nan(cls, rare_funnel, fast_params, posit
     assert np.isfinite(log_loss(y["core_conversion"], last, labels=[0, 1]))
     # The model learnt that the stage is rare.
     assert last.mean() < 0.01
+
+
+# ------------------------------------------------------- failures found late
+def test_a_failed_refit_leaves_the_previous_model(funnel3, fast_params):
+    X, y = funnel3
+    est = sk_pimm.PIMMClassifier(random_state=0, **fast_params).fit(X, y)
+    expected = est.predict_proba(X)
+    narrower = X.iloc[:, :2].rename(columns=lambda name: f"z_{name}")
+    with pytest.raises(ValueError, match="other than 0 and 1"):
+        est.fit(narrower, np.full((len(X), 3), 2))
+    np.testing.assert_array_equal(est.predict_proba(X), expected)
+    assert est.n_features_in_ == X.shape[1]
+
+
+def test_divergence_is_reported_not_returned_as_nan(funnel3, fast_params):
+    X, y = funnel3
+    est = sk_pimm.PIMMClassifier(**{**fast_params, "lr": 1e6}, random_state=0)
+    with pytest.raises(ValueError, match="Training diverged.*Lower lr"):
+        est.fit(X.assign(big=X.iloc[:, 0] * 1e30), y)
+    with pytest.raises(NotFittedError):
+        est.predict_proba(X)  # a fit that failed in training leaves no model
+
+
+@pytest.mark.parametrize(
+    "weights", [[np.nan, 1, 1], [np.inf, 1, 1], [0, 0, 0], ["a", "b", "c"]]
+)
+def test_stage_weights_must_be_finite_and_not_all_zero(funnel3, fast_params, weights):
+    X, y = funnel3
+    est = sk_pimm.PIMMClassifier(stage_weights=weights, **fast_params)
+    with pytest.raises(ValueError, match="stage_weights must hold 3 finite"):
+        est.fit(X, y)
+
+
+def test_early_stopping_needs_a_measurable_validation_set(funnel3, fast_params):
+    X, y = funnel3
+    y = y.copy()
+    y.iloc[-len(y) // 5 :] = 0  # the last rows: no positive at any stage
+    est = sk_pimm.PIMMClassifier(
+        early_stopping=True,
+        validation_split="last",
+        validation_fraction=0.1,
+        **fast_params,
+    )
+    with pytest.raises(ValueError, match="no stage has both classes"):
+        est.fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "device, message", [("nonsense", "not a device torch knows"), ("meta", "meta")]
+)
+def test_unusable_devices_are_named(funnel3, fast_params, device, message):
+    X, y = funnel3
+    with pytest.raises(ValueError, match=message):
+        sk_pimm.PIMMClassifier(device=device, **fast_params).fit(X, y)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is present here")
+def test_cuda_without_a_gpu_is_named(funnel3, fast_params):
+    X, y = funnel3
+    with pytest.raises(ValueError, match="no cuda device is available"):
+        sk_pimm.PIMMClassifier(device="cuda", **fast_params).fit(X, y)
+
+
+def test_a_torch_device_parameter_saves_with_skops(funnel3, fast_params, tmp_path):
+    X, y = funnel3
+    est = sk_pimm.PIMMClassifier(
+        device=torch.device("cpu"), random_state=0, **fast_params
+    ).fit(X, y)
+    sk_pimm.persistence.dump(est, tmp_path / "model.skops")
+    loaded = sk_pimm.persistence.load(tmp_path / "model.skops")
+    np.testing.assert_array_equal(loaded.predict_proba(X), est.predict_proba(X))
