@@ -394,7 +394,12 @@ def main(argv=None):
     parser.add_argument("--json", action="store_true", help="end with JSON")
     parser.add_argument("--write", action="store_true", help="write results")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument(
+        "--threads", type=int, help="torch threads (default: torch's own choice)"
+    )
     args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     warnings.filterwarnings("ignore", module="sk_pimm")
 
     summary, details = run(args)
