@@ -119,3 +119,21 @@ def funnel3():
 def fast_params():
     """Estimator settings that train in well under a second on this data."""
     return dict(FAST_PARAMS)
+
+
+@pytest.fixture
+def rng():
+    """A NumPy generator seeded with 0."""
+    return np.random.default_rng(0)
+
+
+@pytest.fixture
+def torch_seed():
+    """Seed torch for a test and restore the global generator afterwards.
+
+    Files that want it for every test say
+    ``pytestmark = pytest.mark.usefixtures("torch_seed")``.
+    """
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        yield

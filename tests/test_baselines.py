@@ -81,12 +81,7 @@ def make_data(n_samples=400, n_stages=3, random_state=0):
     return X, pd.DataFrame(labels)
 
 
-@pytest.fixture(autouse=True)
-def torch_seed():
-    """Seed torch for each test and restore the global generator afterwards."""
-    with torch.random.fork_rng():
-        torch.manual_seed(0)
-        yield
+pytestmark = pytest.mark.usefixtures("torch_seed")
 
 
 @pytest.fixture(scope="module", params=[2, 3], ids=lambda t: f"T{t}")

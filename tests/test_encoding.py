@@ -9,11 +9,6 @@ from sk_pimm._encoding import EncodedFeatures, TabularEncoder
 
 
 @pytest.fixture
-def rng():
-    return np.random.default_rng(0)
-
-
-@pytest.fixture
 def frame(rng):
     n = 60
     return pd.DataFrame(

@@ -12,11 +12,6 @@ from sk_pimm.exceptions import CascadeWarning
 
 
 @pytest.fixture
-def rng():
-    return np.random.default_rng(0)
-
-
-@pytest.fixture
 def nested(rng):
     """A nested 3-stage funnel: each stage reached with prob 0.5 given the last."""
     steps = rng.random((200, 3)) < 0.5

@@ -14,17 +14,7 @@ from sk_pimm._encoding import EncodedFeatures
 from sk_pimm._net import CascadeLoss, CascadeNet
 from sk_pimm.metrics import stage_log_loss, stage_roc_auc
 
-
-@pytest.fixture(autouse=True)
-def torch_seed():
-    with torch.random.fork_rng():
-        torch.manual_seed(0)
-        yield
-
-
-@pytest.fixture
-def rng():
-    return np.random.default_rng(0)
+pytestmark = pytest.mark.usefixtures("torch_seed")
 
 
 @pytest.fixture

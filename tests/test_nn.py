@@ -12,17 +12,7 @@ N_NUMERIC = 2
 N_SAMPLES = 16
 
 
-@pytest.fixture(autouse=True)
-def torch_seed():
-    """Seed torch for each test and restore the global generator afterwards."""
-    with torch.random.fork_rng():
-        torch.manual_seed(0)
-        yield
-
-
-@pytest.fixture
-def rng():
-    return np.random.default_rng(0)
+pytestmark = pytest.mark.usefixtures("torch_seed")
 
 
 @pytest.fixture
