@@ -56,6 +56,7 @@ class BaseCascadeClassifier(ClassifierMixin, BaseEstimator):
         "embedding_dim": [Interval(Integral, 1, None, closed="left")],
         "hidden_units": ["array-like"],
         "dropout": [Interval(Real, 0, 1, closed="left")],
+        "wide": ["boolean"],
         "stage_weights": [None, "array-like"],
         "cascade": [StrOptions(set(CASCADE_MODES))],
         "lr": [Interval(Real, 0, None, closed="neither")],
@@ -257,6 +258,7 @@ class BaseCascadeClassifier(ClassifierMixin, BaseEstimator):
             "embedding_dim": self.embedding_dim,
             "hidden_units": check_units("hidden_units", self.hidden_units),
             "dropout": self.dropout,
+            "wide": self.wide,
         }
 
     def _module_params(self):

@@ -26,6 +26,7 @@ _SHARED_PARAMETER_NAMES = (
     "embedding_dim",
     "hidden_units",
     "dropout",
+    "wide",
     "stage_weights",
     "cascade",
     "lr",
@@ -58,6 +59,12 @@ hidden_units : sequence of int, default=(64, 32)
     Layer widths of every stage tower.
 dropout : float, default=0.1
     Dropout after each hidden layer of the network.
+wide : bool, default=True
+    Add a linear model of the raw features to every stage's logit: one
+    learnt weight per category and per numeric column, as in a logistic
+    regression on one-hot features (the "wide" part of Wide & Deep). It
+    learns the effect of a single id, such as one user's click rate, which
+    the embeddings shared by the towers learn less well.
 stage_weights : array-like of shape (n_stages,), default=None
     Weight of each stage's loss; ``None`` weighs every stage 1.
 cascade : {"strict", "clip"}, default="strict"
@@ -201,6 +208,7 @@ class SharedBottomClassifier(BaseCascadeClassifier):
         embedding_dim=16,
         hidden_units=(64, 32),
         dropout=0.1,
+        wide=True,
         stage_weights=None,
         cascade="strict",
         lr=1e-3,
@@ -291,6 +299,7 @@ class ESMMClassifier(BaseCascadeClassifier):
         embedding_dim=16,
         hidden_units=(64, 32),
         dropout=0.1,
+        wide=True,
         stage_weights=None,
         cascade="strict",
         lr=1e-3,
@@ -374,6 +383,7 @@ class MMoEClassifier(BaseCascadeClassifier):
         embedding_dim=16,
         hidden_units=(64, 32),
         dropout=0.1,
+        wide=True,
         stage_weights=None,
         cascade="strict",
         lr=1e-3,
@@ -481,6 +491,7 @@ class PLEClassifier(BaseCascadeClassifier):
         embedding_dim=16,
         hidden_units=(64, 32),
         dropout=0.1,
+        wide=True,
         stage_weights=None,
         cascade="strict",
         lr=1e-3,
@@ -585,6 +596,7 @@ class AITMClassifier(BaseCascadeClassifier):
         embedding_dim=16,
         hidden_units=(64, 32),
         dropout=0.1,
+        wide=True,
         stage_weights=None,
         cascade="strict",
         lr=1e-3,

@@ -63,6 +63,12 @@ class PIMMClassifier(BaseCascadeClassifier):
         Layer widths of every stage tower.
     dropout : float, default=0.1
         Dropout after each tower layer.
+    wide : bool, default=True
+        Add a linear model of the raw features to every stage's logit: one
+        learnt weight per category and per numeric column, as in a logistic
+        regression on one-hot features (the "wide" part of Wide & Deep). It
+        learns the effect of a single id, such as one user's click rate, which
+        the embeddings shared by the towers learn less well.
     stage_weights : array-like of shape (n_stages,), default=None
         Weight of each stage's loss; ``None`` weighs every stage 1.
     cascade : {"strict", "clip"}, default="strict"
@@ -190,6 +196,7 @@ class PIMMClassifier(BaseCascadeClassifier):
         embedding_dim=16,
         hidden_units=(64, 32),
         dropout=0.1,
+        wide=True,
         stage_weights=None,
         cascade="strict",
         lr=1e-3,
@@ -220,6 +227,7 @@ class PIMMClassifier(BaseCascadeClassifier):
         self.embedding_dim = embedding_dim
         self.hidden_units = hidden_units
         self.dropout = dropout
+        self.wide = wide
         self.stage_weights = stage_weights
         self.cascade = cascade
         self.lr = lr

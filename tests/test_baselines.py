@@ -399,6 +399,24 @@ def embed(params, x_cat, x_num, cardinalities=CARDINALITIES):
     return np.concatenate(parts + [x_num.astype(np.float64)], axis=1)
 
 
+def wide_logits(params, x_cat, x_num, cardinalities=CARDINALITIES):
+    """The wide layer's logits: summed category weights plus a linear map."""
+    x_cat, x_num = np.asarray(x_cat), np.asarray(x_num, dtype=np.float64)
+    table = params["wide.categories.embedding.weight"]
+    offsets = np.cumsum([0] + [n - 1 for n in cardinalities])
+    rows = np.where(x_cat > 0, x_cat + offsets[: x_cat.shape[1]], 0)
+    return table[rows].sum(axis=1) + linear(params, "wide.numbers", x_num)
+
+
+def randomise_wide(net):
+    """Give the wide layer, which starts at zero, weights that matter."""
+    generator = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for parameter in net.wide.parameters():
+            parameter.copy_(torch.randn(parameter.shape, generator=generator))
+        net.wide.categories.embedding.weight[0] = 0.0  # the OOV row adds nothing
+
+
 def towers(params, inputs, prefix="towers"):
     return np.column_stack(
         [
@@ -430,24 +448,24 @@ def mix(gate_logits, outputs):
     return np.einsum("ne,ned->nd", softmax(gate_logits, axis=1), outputs)
 
 
-def reference_shared_bottom(params, x, n_stages):
+def reference_shared_bottom(params, x, n_stages, wide=0.0):
     shared = relu_mlp(params, "bottom", x)
-    return towers(params, [shared] * n_stages)
+    return towers(params, [shared] * n_stages) + wide
 
 
-def reference_esmm(params, x, n_stages):
-    conditional = towers(params, [x] * n_stages)
+def reference_esmm(params, x, n_stages, wide=0.0):
+    conditional = towers(params, [x] * n_stages) + wide
     product = np.cumprod(1.0 / (1.0 + np.exp(-conditional)), axis=1)
     return np.log(product) - np.log1p(-product)
 
 
-def reference_mmoe(params, x, n_stages, n_experts):
+def reference_mmoe(params, x, n_stages, n_experts, wide=0.0):
     outputs = experts(params, "experts", n_experts, x)
     mixed = [mix(linear(params, f"gates.{t}", x), outputs) for t in range(n_stages)]
-    return towers(params, mixed)
+    return towers(params, mixed) + wide
 
 
-def reference_ple(params, x, n_stages, n_levels, n_task, n_shared):
+def reference_ple(params, x, n_stages, n_levels, n_task, n_shared, wide=0.0):
     task_inputs, shared_input = [x] * n_stages, x
     for level in range(n_levels):
         m = f"levels.{level}"
@@ -471,10 +489,10 @@ def reference_ple(params, x, n_stages, n_levels, n_task, n_shared):
         else:
             assert f"{m}.shared_gate.weight" not in params
         task_inputs = new_inputs
-    return towers(params, task_inputs)
+    return towers(params, task_inputs) + wide
 
 
-def reference_aitm(params, x, n_stages):
+def reference_aitm(params, x, n_stages, wide=0.0):
     hidden = [relu_mlp(params, f"towers.{t}", x) for t in range(n_stages)]
     fused = [hidden[0]]
     for t in range(1, n_stages):
@@ -487,52 +505,64 @@ def reference_aitm(params, x, n_stages):
         scores = (query * key).sum(axis=2) / np.sqrt(tokens.shape[2])
         weights = softmax(scores, axis=1)
         fused.append((weights[:, :, None] * value).sum(axis=1))
-    return np.column_stack(
-        [linear(params, f"heads.{t}", z)[:, 0] for t, z in enumerate(fused)]
-    )
+    logits = [linear(params, f"heads.{t}", z)[:, 0] for t, z in enumerate(fused)]
+    return np.column_stack(logits) + wide
 
 
 REFERENCES = {
     "shared_bottom": (
         SharedBottomNetwork,
         {"bottom_units": (6, 5)},
-        lambda p, x, t: reference_shared_bottom(p, x, t),
+        lambda p, x, t, w: reference_shared_bottom(p, x, t, wide=w),
     ),
-    "esmm": (ESMMNetwork, {}, lambda p, x, t: reference_esmm(p, x, t)),
+    "esmm": (ESMMNetwork, {}, lambda p, x, t, w: reference_esmm(p, x, t, wide=w)),
     "mmoe": (
         MMoENetwork,
         {"n_experts": 3, "expert_units": (6,)},
-        lambda p, x, t: reference_mmoe(p, x, t, n_experts=3),
+        lambda p, x, t, w: reference_mmoe(p, x, t, n_experts=3, wide=w),
     ),
     "mmoe_deep_experts": (
         MMoENetwork,
         {"n_experts": 3, "expert_units": (6, 5)},
-        lambda p, x, t: reference_mmoe(p, x, t, n_experts=3),
+        lambda p, x, t, w: reference_mmoe(p, x, t, n_experts=3, wide=w),
     ),
     "ple_cgc": (
         PLENetwork,
         {"n_levels": 1, "n_task_experts": 2, "n_shared_experts": 1},
-        lambda p, x, t: reference_ple(p, x, t, n_levels=1, n_task=2, n_shared=1),
+        lambda p, x, t, w: reference_ple(
+            p, x, t, n_levels=1, n_task=2, n_shared=1, wide=w
+        ),
     ),
     "ple_2_levels": (
         PLENetwork,
         {"n_levels": 2, "n_task_experts": 1, "n_shared_experts": 2},
-        lambda p, x, t: reference_ple(p, x, t, n_levels=2, n_task=1, n_shared=2),
+        lambda p, x, t, w: reference_ple(
+            p, x, t, n_levels=2, n_task=1, n_shared=2, wide=w
+        ),
     ),
-    "aitm": (AITMNetwork, {}, lambda p, x, t: reference_aitm(p, x, t)),
+    "aitm": (AITMNetwork, {}, lambda p, x, t, w: reference_aitm(p, x, t, wide=w)),
 }
 
 
+@pytest.mark.parametrize("wide", [False, True])
 @pytest.mark.parametrize("n_stages", [2, 3])
 @pytest.mark.parametrize("name", list(REFERENCES))
-def test_forward_matches_numpy_reference(inputs, name, n_stages):
+def test_forward_matches_numpy_reference(inputs, name, n_stages, wide):
     network, kwargs, reference = REFERENCES[name]
-    net = make_net(network, n_stages, **kwargs)
+    net = make_net(network, n_stages, wide=wide, **kwargs)
+    if wide:
+        randomise_wide(net)
     with torch.no_grad():
         out = net(*inputs).numpy()
     params = state(net)
-    x = embed(params, *(t.numpy() for t in inputs))
-    expected = reference(params, x, n_stages)
+    x_cat, x_num = (t.numpy() for t in inputs)
+    expected = reference(params, embed(params, x_cat, x_num), n_stages, 0.0)
+    if wide:
+        with_wide = reference(
+            params, embed(params, x_cat, x_num), n_stages, wide_logits(params, *inputs)
+        )
+        assert np.abs(with_wide - expected).max() > 0.05  # the wide part counts
+        expected = with_wide
 
     assert out.shape == (N_SAMPLES, n_stages)
     np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-4)
@@ -614,7 +644,8 @@ def test_fitted_aitm_loss_matches_numpy():
         loss = est.net_.get_loss(module(x_cat, x_num), labels)
 
     params = state(module)
-    logits = reference_aitm(params, embed(params, x_cat.numpy(), x_num.numpy()), 3)
+    x = embed(params, x_cat.numpy(), x_num.numpy())
+    logits = reference_aitm(params, x, 3, wide=wide_logits(params, x_cat, x_num))
     expected = reference_aitm_loss(logits, y.to_numpy().astype(float), 0.3)
     assert float(loss) == pytest.approx(expected, rel=1e-5)
     np.testing.assert_allclose(

@@ -71,6 +71,12 @@ def reference_forward(net, x_cat, x_num, premise=None):
         for j in range(x_cat.shape[1])
     ]
     x = np.concatenate(parts + [x_num], axis=1)
+    # The wide part: a weight per category and a linear map of the numbers.
+    wide = np.zeros((len(x), n_stages))
+    if "wide.numbers.weight" in params:
+        wide_table = params["wide.categories.embedding.weight"]
+        rows = np.where(x_cat > 0, x_cat + offsets[: x_cat.shape[1]], 0)
+        wide = wide_table[rows].sum(axis=1) + linear(params, "wide.numbers", x_num)
 
     hidden = []
     for t in range(n_stages):
@@ -82,7 +88,7 @@ def reference_forward(net, x_cat, x_num, premise=None):
             a = np.maximum(linear(params, f"towers.{t}.{i}", a), 0.0)
         hidden.append(a)
 
-    logits = [linear(params, "first_head", hidden[0])[:, 0]]
+    logits = [linear(params, "first_head", hidden[0])[:, 0] + wide[:, 0]]
     for t in range(1, n_stages):
         m = f"pim_modules.{t - 1}"
         q = sigmoid(logits[-1])
@@ -106,7 +112,7 @@ def reference_forward(net, x_cat, x_num, premise=None):
             weights = np.exp(scores)
             weights /= weights.sum(axis=-1, keepdims=True)
             fused = (weights @ value + tokens)[:, 0]
-        logits.append(linear(params, f"{m}.head", fused)[:, 0])
+        logits.append(linear(params, f"{m}.head", fused)[:, 0] + wide[:, t])
     return np.column_stack(logits)
 
 
@@ -164,6 +170,26 @@ def test_ablations_match_numpy_reference(inputs, variant):
     np.testing.assert_allclose(
         out, reference_forward(net, *inputs), rtol=1e-5, atol=1e-5
     )
+
+
+def test_wide_part_matches_numpy_reference_and_feeds_the_premise(inputs):
+    net = make_net(3, wide=True).eval()
+    with torch.no_grad():
+        narrow = net(*inputs).numpy()
+    # the wide logits start at zero
+    np.testing.assert_allclose(
+        narrow, reference_forward(net, *inputs), rtol=1e-5, atol=1e-5
+    )
+    with torch.no_grad():
+        for parameter in net.wide.parameters():
+            parameter.normal_(0.0, 1.0)
+        net.wide.categories.embedding.weight[0] = 0.0  # the OOV row adds nothing
+        out = net(*inputs).numpy()
+    np.testing.assert_allclose(
+        out, reference_forward(net, *inputs), rtol=1e-5, atol=1e-5
+    )
+    # then shift every stage
+    assert (np.abs(out - narrow).max(axis=0) > 0.1).all()
 
 
 def test_forward_returns_logits_not_probabilities(inputs):

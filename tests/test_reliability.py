@@ -127,7 +127,9 @@ def test_early_stopping_is_not_an_interruption(cls, funnel3, fast_params):
         warnings.simplefilter("error", FitInterruptedWarning)
         est.fit(X, y)
 
-    assert est.n_iter_ == 3 < params["max_epochs"]
+    # stopped by patience: two epochs after the best one, before max_epochs
+    best_epoch = int(np.argmax(est.history_[:, "valid_auc"])) + 1
+    assert est.n_iter_ == best_epoch + 2 < params["max_epochs"]
     assert not est.net_.interrupted_
 
 
@@ -222,8 +224,8 @@ def test_very_rare_stage_trains_without_nan(cls, rare_funnel, fast_params, posit
     assert np.isfinite(stage_log_loss(y, proba)).all()
     last = proba[:, 2]
     assert np.isfinite(log_loss(y["core_conversion"], last, labels=[0, 1]))
-    # The model learnt that the stage is rare.
-    assert last.mean() < 0.01
+    # The model learnt that the stage is rare: an untrained head gives 0.5.
+    assert last.mean() < 0.05
 
 
 # ------------------------------------------------------- failures found late

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sk_pimm.nn.layers import InputLayer, mlp
+from sk_pimm.nn.layers import InputLayer, WideLayer, add_wide, mlp
 
 _LOG_HALF = -math.log(2.0)
 
@@ -184,6 +184,8 @@ class SharedBottomNetwork(nn.Module):
         Layer widths of each stage tower.
     dropout : float
         Dropout after each layer of the bottom and the towers.
+    wide : bool
+        Add a :class:`~sk_pimm.nn.layers.WideLayer` logit to every stage.
     bottom_units : tuple of int
         Layer widths of the shared bottom.
     """
@@ -197,17 +199,20 @@ class SharedBottomNetwork(nn.Module):
         hidden_units=(64, 32),
         dropout=0.1,
         bottom_units=(128, 64),
+        wide=False,
     ):
         super().__init__()
         self.n_stages = n_stages
         self.inputs = InputLayer(cardinalities, n_numeric, embedding_dim)
+        self.wide = WideLayer(cardinalities, n_numeric, n_stages) if wide else None
         self.bottom, width = mlp(self.inputs.output_dim, bottom_units, dropout)
         self.towers = StageTowers(width, n_stages, hidden_units, dropout)
 
     def forward(self, x_cat, x_num, labels=None):
         """Return logits of shape (n_samples, n_stages); ``labels`` is ignored."""
         shared = self.bottom(self.inputs(x_cat, x_num))
-        return self.towers([shared] * self.n_stages)
+        logits = self.towers([shared] * self.n_stages)
+        return add_wide(logits, self.wide, x_cat, x_num)
 
 
 class ESMMNetwork(nn.Module):
@@ -232,6 +237,8 @@ class ESMMNetwork(nn.Module):
         Layer widths of each stage tower.
     dropout : float
         Dropout after each tower layer.
+    wide : bool
+        Add a :class:`~sk_pimm.nn.layers.WideLayer` logit to every stage.
     """
 
     def __init__(
@@ -242,10 +249,12 @@ class ESMMNetwork(nn.Module):
         embedding_dim=16,
         hidden_units=(64, 32),
         dropout=0.1,
+        wide=False,
     ):
         super().__init__()
         self.n_stages = n_stages
         self.inputs = InputLayer(cardinalities, n_numeric, embedding_dim)
+        self.wide = WideLayer(cardinalities, n_numeric, n_stages) if wide else None
         self.towers = StageTowers(
             self.inputs.output_dim, n_stages, hidden_units, dropout
         )
@@ -253,7 +262,8 @@ class ESMMNetwork(nn.Module):
     def conditional_logits(self, x_cat, x_num):
         """Logits of ``P(stage t | stage t-1)``, shape (n_samples, n_stages)."""
         x = self.inputs(x_cat, x_num)
-        return self.towers([x] * self.n_stages)
+        logits = self.towers([x] * self.n_stages)
+        return add_wide(logits, self.wide, x_cat, x_num)
 
     def forward(self, x_cat, x_num, labels=None):
         """Return logits of shape (n_samples, n_stages); ``labels`` is ignored."""
@@ -277,6 +287,8 @@ class MMoENetwork(nn.Module):
         Layer widths of each stage tower.
     dropout : float
         Dropout after each layer of the experts and the towers.
+    wide : bool
+        Add a :class:`~sk_pimm.nn.layers.WideLayer` logit to every stage.
     n_experts : int
         Number of shared experts.
     expert_units : tuple of int
@@ -293,9 +305,11 @@ class MMoENetwork(nn.Module):
         dropout=0.1,
         n_experts=4,
         expert_units=(64,),
+        wide=False,
     ):
         super().__init__()
         self.inputs = InputLayer(cardinalities, n_numeric, embedding_dim)
+        self.wide = WideLayer(cardinalities, n_numeric, n_stages) if wide else None
         input_dim = self.inputs.output_dim
         self.experts = Experts(n_experts, input_dim, expert_units, dropout)
         self.gates = nn.ModuleList(
@@ -309,7 +323,8 @@ class MMoENetwork(nn.Module):
         """Return logits of shape (n_samples, n_stages); ``labels`` is ignored."""
         x = self.inputs(x_cat, x_num)
         experts = self.experts(x)
-        return self.towers([mix_experts(gate(x), experts) for gate in self.gates])
+        logits = self.towers([mix_experts(gate(x), experts) for gate in self.gates])
+        return add_wide(logits, self.wide, x_cat, x_num)
 
 
 class ExtractionLevel(nn.Module):
@@ -399,6 +414,8 @@ class PLENetwork(nn.Module):
         Layer widths of each stage tower.
     dropout : float
         Dropout after each layer of the experts and the towers.
+    wide : bool
+        Add a :class:`~sk_pimm.nn.layers.WideLayer` logit to every stage.
     n_shared_experts : int
         Shared experts per level.
     n_task_experts : int
@@ -421,10 +438,12 @@ class PLENetwork(nn.Module):
         n_task_experts=1,
         n_levels=2,
         expert_units=(64,),
+        wide=False,
     ):
         super().__init__()
         self.n_stages = n_stages
         self.inputs = InputLayer(cardinalities, n_numeric, embedding_dim)
+        self.wide = WideLayer(cardinalities, n_numeric, n_stages) if wide else None
         levels = []
         width = self.inputs.output_dim
         for level in range(n_levels):
@@ -449,7 +468,7 @@ class PLENetwork(nn.Module):
         task_inputs = [shared] * self.n_stages
         for level in self.levels:
             task_inputs, shared = level(task_inputs, shared)
-        return self.towers(task_inputs)
+        return add_wide(self.towers(task_inputs), self.wide, x_cat, x_num)
 
 
 class AITModule(nn.Module):
@@ -508,6 +527,8 @@ class AITMNetwork(nn.Module):
         Layer widths of each stage tower; the last is the width ``k``.
     dropout : float
         Dropout after each tower layer and after each transfer layer.
+    wide : bool
+        Add a :class:`~sk_pimm.nn.layers.WideLayer` logit to every stage.
     """
 
     def __init__(
@@ -518,9 +539,11 @@ class AITMNetwork(nn.Module):
         embedding_dim=16,
         hidden_units=(64, 32),
         dropout=0.1,
+        wide=False,
     ):
         super().__init__()
         self.inputs = InputLayer(cardinalities, n_numeric, embedding_dim)
+        self.wide = WideLayer(cardinalities, n_numeric, n_stages) if wide else None
         towers = [
             mlp(self.inputs.output_dim, hidden_units, dropout) for _ in range(n_stages)
         ]
@@ -540,4 +563,4 @@ class AITMNetwork(nn.Module):
             z = module(tower(x), z)
             fused.append(z)
         logits = [head(z) for head, z in zip(self.heads, fused, strict=True)]
-        return torch.cat(logits, dim=1)
+        return add_wide(torch.cat(logits, dim=1), self.wide, x_cat, x_num)

@@ -38,8 +38,12 @@ class InputLayer(nn.Module):
         self.output_dim = len(known) * embedding_dim + n_numeric
 
     def forward(self, x_cat, x_num):
+        return torch.cat([self.embed(x_cat).flatten(1), x_num], dim=1)
+
+    def embed(self, x_cat):
+        """Embeddings of shape (n_samples, n_categorical, embedding_dim)."""
         rows = torch.where(x_cat > 0, x_cat + self.offsets, 0)
-        return torch.cat([self.embedding(rows).flatten(1), x_num], dim=1)
+        return self.embedding(rows)
 
     def column_weight(self, j):
         """Embedding rows of categorical column ``j``, row 0 being the OOV row.
@@ -53,6 +57,43 @@ class InputLayer(nn.Module):
         stop = start + self.cardinalities[j] - 1
         table = self.embedding.weight
         return torch.cat([table[:1], table[start:stop]])
+
+
+class WideLayer(nn.Module):
+    """A linear model of the raw features: one logit per output.
+
+    Each category owns a scalar weight per output and each numeric column a
+    coefficient, as in a logistic regression on one-hot features; the
+    out-of-vocabulary code adds nothing. Next to the towers it plays the part
+    of the "wide" component of Wide & Deep (Cheng et al., 2016): a
+    category's own effect, such as one user's or one video's rate, is
+    learnt directly instead of through an embedding shared with the towers.
+
+    Parameters
+    ----------
+    cardinalities : list of int
+        Codes per categorical column, the out-of-vocabulary code 0 included.
+    n_numeric : int
+        Number of standardised numeric columns.
+    n_outputs : int
+        Number of logits, one per stage.
+    """
+
+    def __init__(self, cardinalities, n_numeric, n_outputs):
+        super().__init__()
+        self.categories = InputLayer(cardinalities, 0, n_outputs)
+        nn.init.zeros_(self.categories.embedding.weight)
+        self.numbers = nn.Linear(n_numeric, n_outputs)
+        nn.init.zeros_(self.numbers.weight)
+        nn.init.zeros_(self.numbers.bias)
+
+    def forward(self, x_cat, x_num):
+        return self.categories.embed(x_cat).sum(dim=1) + self.numbers(x_num)
+
+
+def add_wide(logits, wide, x_cat, x_num):
+    """Return ``logits`` plus the wide layer's logits, if there is one."""
+    return logits if wide is None else logits + wide(x_cat, x_num)
 
 
 def mlp(input_dim, hidden_units, dropout):

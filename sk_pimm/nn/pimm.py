@@ -5,7 +5,7 @@ import math
 import torch
 from torch import nn
 
-from sk_pimm.nn.layers import InputLayer, mlp
+from sk_pimm.nn.layers import InputLayer, WideLayer, mlp
 
 
 class SelfAttentionFusion(nn.Module):
@@ -137,6 +137,9 @@ class PIMMNetwork(nn.Module):
         Dropout after each tower layer.
     sampling, stop_prior_gradient, stop_transfer_gradient, use_transfer, fusion
         See :class:`PIMModule`.
+    wide : bool
+        Add a :class:`~sk_pimm.nn.layers.WideLayer` logit to every stage,
+        before the stage's prediction becomes the next stage's premise.
 
     Attributes
     ----------
@@ -158,9 +161,11 @@ class PIMMNetwork(nn.Module):
         stop_transfer_gradient=False,
         use_transfer=True,
         fusion="attention",
+        wide=False,
     ):
         super().__init__()
         self.inputs = InputLayer(cardinalities, n_numeric, embedding_dim)
+        self.wide = WideLayer(cardinalities, n_numeric, n_stages) if wide else None
         towers = [
             mlp(self.inputs.output_dim, hidden_units, dropout) for _ in range(n_stages)
         ]
@@ -196,8 +201,12 @@ class PIMMNetwork(nn.Module):
         hidden = [tower(x) for tower in self.towers]
         use_labels = labels is not None and self.training
         p = self.label_probability if use_labels else 0.0
+        wide = None if self.wide is None else self.wide(x_cat, x_num)
         logits = [self.first_head(hidden[0]).squeeze(1)]
+        if wide is not None:
+            logits[0] = logits[0] + wide[:, 0]
         for t, module in enumerate(self.pim_modules, start=1):
             prior_label = labels[:, t - 1] if use_labels else None
-            logits.append(module(hidden[t], hidden[t - 1], logits[-1], prior_label, p))
+            logit = module(hidden[t], hidden[t - 1], logits[-1], prior_label, p)
+            logits.append(logit if wide is None else logit + wide[:, t])
         return torch.stack(logits, dim=1)
