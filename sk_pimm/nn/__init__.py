@@ -7,7 +7,7 @@ from sk_pimm.nn.baselines import (
     PLENetwork,
     SharedBottomNetwork,
 )
-from sk_pimm.nn.layers import InputLayer, mlp
+from sk_pimm.nn.layers import InputLayer, WideLayer, mlp
 from sk_pimm.nn.pimm import PIMMNetwork, PIMModule
 
 __all__ = [
@@ -19,5 +19,6 @@ __all__ = [
     "PIMModule",
     "PLENetwork",
     "SharedBottomNetwork",
+    "WideLayer",
     "mlp",
 ]
