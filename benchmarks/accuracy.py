@@ -95,6 +95,7 @@ ABLATIONS = {
     "stop-gradient off": {"stop_prior_gradient": False},
     "transfer path off": {"use_transfer": False},
     "concatenation, no attention": {"fusion": "concat"},
+    "chained premise off": {"chain_premise": False},
     "wide part off": {"wide": False},
 }
 

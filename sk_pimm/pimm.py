@@ -48,6 +48,15 @@ class PIMMClassifier(BaseCascadeClassifier):
     fusion : {"attention", "concat"}, default="attention"
         Merge the tokens with self-attention and a residual connection, or,
         as an ablation, a linear layer over their concatenation.
+    chain_premise : bool, default=True
+        Multiply each later stage's probability by its premise: ``q_t = s *
+        P(stage t | stage t-1)``, the conditional coming from the PIM
+        module's head. With the true label as premise, an impression that
+        missed the prior stage gets probability 0 and the head learns the
+        conditional on the impressions that reached it (easy); with the
+        prediction, the head learns the product over the whole funnel, as
+        in ESMM (hard). Predictions never rise along the funnel. ``False``
+        takes the head's output as the stage's probability.
     categorical_features : "auto", list of str or int, or array-like of bool, \
             default="auto"
         Columns to embed. ``"auto"`` takes pandas ``category``, object and
@@ -146,7 +155,10 @@ class PIMMClassifier(BaseCascadeClassifier):
     stop-gradient on the prior prediction; fusion of the tokens
     ``[h_t, v, u]`` with single-head self-attention and a residual
     connection, read out at the stage's own token; and the loss, the sum
-    over stages of binary cross-entropy over all impressions.
+    over stages of binary cross-entropy over all impressions. Two parts are
+    additions of ours, chosen on the validation period of KuaiRand and
+    switchable: the premise multiplying the stage's probability
+    (``chain_premise``) and the linear ``wide`` logit.
 
     References
     ----------
@@ -176,6 +188,7 @@ class PIMMClassifier(BaseCascadeClassifier):
         "stop_transfer_gradient": ["boolean"],
         "use_transfer": ["boolean"],
         "fusion": [StrOptions({"attention", "concat"})],
+        "chain_premise": ["boolean"],
     }
 
     def __init__(
@@ -191,6 +204,7 @@ class PIMMClassifier(BaseCascadeClassifier):
         stop_transfer_gradient=False,
         use_transfer=True,
         fusion="attention",
+        chain_premise=True,
         categorical_features="auto",
         min_frequency=1,
         embedding_dim=16,
@@ -222,6 +236,7 @@ class PIMMClassifier(BaseCascadeClassifier):
         self.stop_transfer_gradient = stop_transfer_gradient
         self.use_transfer = use_transfer
         self.fusion = fusion
+        self.chain_premise = chain_premise
         self.categorical_features = categorical_features
         self.min_frequency = min_frequency
         self.embedding_dim = embedding_dim
@@ -251,6 +266,7 @@ class PIMMClassifier(BaseCascadeClassifier):
             "stop_transfer_gradient": self.stop_transfer_gradient,
             "use_transfer": self.use_transfer,
             "fusion": self.fusion,
+            "chain_premise": self.chain_premise,
         }
 
     def _extra_callbacks(self, steps_per_epoch):

@@ -27,8 +27,8 @@ from sk_pimm.nn.baselines import (
     PLENetwork,
     SharedBottomNetwork,
     chain_logits,
-    log1mexp,
 )
+from sk_pimm.nn.layers import log1mexp
 
 #: Each estimator with small settings of its own hyperparameters.
 ESTIMATORS = {

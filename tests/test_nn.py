@@ -62,6 +62,7 @@ def reference_forward(net, x_cat, x_num, premise=None):
     params = {k: v.detach().double().numpy() for k, v in net.state_dict().items()}
     x_cat, x_num = x_cat.numpy(), x_num.numpy().astype(np.float64)
     n_stages = len(net.towers)
+    chain = net.pim_modules[0].chain_premise
 
     # Each column owns a block of rows in one shared table; code 0 is row 0.
     table = params["inputs.embedding.weight"]
@@ -112,7 +113,12 @@ def reference_forward(net, x_cat, x_num, premise=None):
             weights = np.exp(scores)
             weights /= weights.sum(axis=-1, keepdims=True)
             fused = (weights @ value + tokens)[:, 0]
-        logits.append(linear(params, f"{m}.head", fused)[:, 0] + wide[:, t])
+        logit = linear(params, f"{m}.head", fused)[:, 0] + wide[:, t]
+        if chain:  # q_t = s * sigmoid(logit), as a logit
+            premise_value = np.maximum(s[:, 0], np.finfo(np.float32).tiny)
+            product = premise_value * sigmoid(logit)
+            logit = np.log(product) - np.log1p(-product)
+        logits.append(logit)
     return np.column_stack(logits)
 
 
@@ -190,6 +196,51 @@ def test_wide_part_matches_numpy_reference_and_feeds_the_premise(inputs):
     )
     # then shift every stage
     assert (np.abs(out - narrow).max(axis=0) > 0.1).all()
+
+
+@pytest.mark.parametrize("wide", [False, True])
+def test_chained_premise_matches_numpy_reference(inputs, wide):
+    net = make_net(3, chain_premise=True, wide=wide).eval()
+    with torch.no_grad():
+        if wide:
+            net.wide.numbers.weight.normal_(0.0, 1.0)
+        out = net(*inputs).numpy()
+    np.testing.assert_allclose(
+        out, reference_forward(net, *inputs), rtol=1e-5, atol=1e-5
+    )
+    # a product of probabilities: never rises along the funnel
+    assert (np.diff(out, axis=1) <= 1e-6).all()
+
+
+def test_chained_premise_with_labels_is_the_conditional_or_zero(inputs, rng):
+    net = make_net(3, chain_premise=True).train()
+    net.label_probability = 1.0
+    labels = nested_labels(rng, 3)
+    with torch.no_grad():
+        out = net(*inputs, labels=labels).numpy()
+    y = labels.numpy().astype(bool)
+    # missed the prior stage: probability about 0, as a finite logit
+    assert np.isfinite(out).all()
+    assert (out[:, 1:][~y[:, :-1]] < -80).all()
+    # reached it: the head's conditional itself
+    expected = reference_forward(
+        net, *inputs, premise=lambda t, q: y[:, t - 1].astype(np.float64)
+    )
+    reached = y[:, :-1]
+    np.testing.assert_allclose(
+        out[:, 1:][reached], expected[:, 1:][reached], rtol=1e-5, atol=1e-5
+    )
+
+
+def test_chained_premise_trains_with_finite_gradients(inputs, rng):
+    net = make_net(3, chain_premise=True).train()
+    net.label_probability = 0.5
+    labels = nested_labels(rng, 3)
+    loss = CascadeLoss()(net(*inputs, labels=labels), labels)
+    loss.backward()
+    assert torch.isfinite(loss)
+    grads = [p.grad for p in net.parameters() if p.grad is not None]
+    assert grads and all(torch.isfinite(g).all() for g in grads)
 
 
 def test_forward_returns_logits_not_probabilities(inputs):

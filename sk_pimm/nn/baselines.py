@@ -12,32 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sk_pimm.nn.layers import InputLayer, WideLayer, add_wide, mlp
-
-_LOG_HALF = -math.log(2.0)
-
-
-def log1mexp(x):
-    """Return ``log(1 - exp(x))`` for ``x < 0``, without cancellation.
-
-    Uses ``log(-expm1(x))`` for ``x > -ln 2`` and ``log1p(-exp(x))`` otherwise
-    (Maechler, "Accurately Computing log(1 - exp(-|a|))", 2012). Each branch
-    sees only inputs from its own range, so neither produces an infinite
-    gradient that ``torch.where`` would turn into NaN.
-
-    Parameters
-    ----------
-    x : Tensor
-        Log-probabilities, strictly negative; ``x = 0`` gives ``-inf``.
-
-    Returns
-    -------
-    Tensor
-        ``log(1 - exp(x))``, same shape as ``x``.
-    """
-    near_zero = torch.log(-torch.expm1(x.clamp(min=_LOG_HALF)))
-    far = torch.log1p(-torch.exp(x.clamp(max=_LOG_HALF)))
-    return torch.where(x > _LOG_HALF, near_zero, far)
+from sk_pimm.nn.layers import InputLayer, WideLayer, add_wide, logit_from_log, mlp
 
 
 def chain_logits(conditional_logits):
@@ -59,9 +34,7 @@ def chain_logits(conditional_logits):
     -------
     Tensor of shape (n_samples, n_stages)
     """
-    log_p = torch.cumsum(F.logsigmoid(conditional_logits), dim=1)
-    log_p = log_p.clamp(max=-torch.finfo(log_p.dtype).eps)
-    return log_p - log1mexp(log_p)
+    return logit_from_log(torch.cumsum(F.logsigmoid(conditional_logits), dim=1))
 
 
 class StageTowers(nn.Module):

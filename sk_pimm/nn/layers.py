@@ -1,5 +1,7 @@
 """Building blocks shared by every cascade network."""
 
+import math
+
 import torch
 from torch import nn
 
@@ -104,3 +106,40 @@ def mlp(input_dim, hidden_units, dropout):
         layers += [nn.Linear(width, units), nn.ReLU(), nn.Dropout(dropout)]
         width = units
     return nn.Sequential(*layers), width
+
+
+_LOG_HALF = -math.log(2.0)
+
+
+def log1mexp(x):
+    """Return ``log(1 - exp(x))`` for ``x < 0``, without cancellation.
+
+    Uses ``log(-expm1(x))`` for ``x > -ln 2`` and ``log1p(-exp(x))`` otherwise
+    (Maechler, "Accurately Computing log(1 - exp(-|a|))", 2012). Each branch
+    sees only inputs from its own range, so neither produces an infinite
+    gradient that ``torch.where`` would turn into NaN.
+
+    Parameters
+    ----------
+    x : Tensor
+        Log-probabilities, strictly negative; ``x = 0`` gives ``-inf``.
+
+    Returns
+    -------
+    Tensor
+        ``log(1 - exp(x))``, same shape as ``x``.
+    """
+    near_zero = torch.log(-torch.expm1(x.clamp(min=_LOG_HALF)))
+    far = torch.log1p(-torch.exp(x.clamp(max=_LOG_HALF)))
+    return torch.where(x > _LOG_HALF, near_zero, far)
+
+
+def logit_from_log(log_p):
+    """Return the logit of a probability given by its logarithm ``log_p``.
+
+    ``log_p`` is capped at ``-eps`` (machine epsilon of its dtype), so the
+    logit stays finite, at most about ``-log(eps)``, when the probability
+    rounds to 1.
+    """
+    log_p = log_p.clamp(max=-torch.finfo(log_p.dtype).eps)
+    return log_p - log1mexp(log_p)

@@ -3,9 +3,10 @@
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from sk_pimm.nn.layers import InputLayer, WideLayer, mlp
+from sk_pimm.nn.layers import InputLayer, WideLayer, logit_from_log, mlp
 
 
 class SelfAttentionFusion(nn.Module):
@@ -63,6 +64,10 @@ class PIMModule(nn.Module):
     fusion : {"attention", "concat"}
         Self-attention with a residual over the tokens, or, as an ablation, a
         linear layer over their concatenation.
+    chain_premise : bool
+        Multiply the stage's probability by the premise: ``q_t = s *
+        sigmoid(c_t)``, where ``c_t`` is the head's logit, which then models
+        ``P(stage t | stage t-1)``. ``False`` returns ``c_t`` itself.
     """
 
     def __init__(
@@ -74,9 +79,11 @@ class PIMModule(nn.Module):
         stop_transfer_gradient,
         use_transfer,
         fusion,
+        chain_premise=False,
     ):
         super().__init__()
         self.sampling = sampling
+        self.chain_premise = chain_premise
         self.stop_prior_gradient = stop_prior_gradient
         self.stop_transfer_gradient = stop_transfer_gradient
         self.premise_embedding = nn.Parameter(torch.randn(2, width) * 0.1)
@@ -107,15 +114,32 @@ class PIMModule(nn.Module):
         take_label = torch.rand_like(prediction) < label_probability
         return torch.where(take_label, prior_label, prediction)
 
-    def forward(self, h, h_prior, prior_logit, prior_label, label_probability):
-        s = self.premise(prior_logit, prior_label, label_probability).unsqueeze(1)
-        premise = s * self.premise_embedding[1] + (1 - s) * self.premise_embedding[0]
+    def forward(
+        self, h, h_prior, prior_logit, prior_label, label_probability, offset=None
+    ):
+        """Return the stage's logit; ``offset`` is added to the head's logit."""
+        s = self.premise(prior_logit, prior_label, label_probability)
+        u = s.unsqueeze(1)
+        premise = u * self.premise_embedding[1] + (1 - u) * self.premise_embedding[0]
         tokens = [h, premise]
         if self.transfer is not None:
             source = h_prior.detach() if self.stop_transfer_gradient else h_prior
             tokens.insert(1, self.transfer(source))
         fused = self.fusion(torch.stack(tokens, dim=1))
-        return self.head(fused).squeeze(1)
+        logit = self.head(fused).squeeze(1)
+        if offset is not None:
+            logit = logit + offset
+        if not self.chain_premise:
+            return logit
+        if prior_label is None or label_probability <= 0.0:
+            # The premise is the prediction: its log straight from the logit.
+            log_s = F.logsigmoid(prior_logit)
+            if self.stop_prior_gradient:
+                log_s = log_s.detach()
+        else:
+            # A label of 0 gives a probability of 0: its log is capped, not -inf.
+            log_s = torch.log(s.clamp(min=torch.finfo(s.dtype).tiny))
+        return logit_from_log(log_s + F.logsigmoid(logit))
 
 
 class PIMMNetwork(nn.Module):
@@ -135,7 +159,8 @@ class PIMMNetwork(nn.Module):
         Layer widths of each stage tower; the last is the width ``k``.
     dropout : float
         Dropout after each tower layer.
-    sampling, stop_prior_gradient, stop_transfer_gradient, use_transfer, fusion
+    sampling, stop_prior_gradient, stop_transfer_gradient, use_transfer, fusion, \
+chain_premise
         See :class:`PIMModule`.
     wide : bool
         Add a :class:`~sk_pimm.nn.layers.WideLayer` logit to every stage,
@@ -161,6 +186,7 @@ class PIMMNetwork(nn.Module):
         stop_transfer_gradient=False,
         use_transfer=True,
         fusion="attention",
+        chain_premise=False,
         wide=False,
     ):
         super().__init__()
@@ -180,6 +206,7 @@ class PIMMNetwork(nn.Module):
                 stop_transfer_gradient=stop_transfer_gradient,
                 use_transfer=use_transfer,
                 fusion=fusion,
+                chain_premise=chain_premise,
             )
             for _ in range(n_stages - 1)
         )
@@ -207,6 +234,8 @@ class PIMMNetwork(nn.Module):
             logits[0] = logits[0] + wide[:, 0]
         for t, module in enumerate(self.pim_modules, start=1):
             prior_label = labels[:, t - 1] if use_labels else None
-            logit = module(hidden[t], hidden[t - 1], logits[-1], prior_label, p)
-            logits.append(logit if wide is None else logit + wide[:, t])
+            offset = None if wide is None else wide[:, t]
+            logits.append(
+                module(hidden[t], hidden[t - 1], logits[-1], prior_label, p, offset)
+            )
         return torch.stack(logits, dim=1)
