@@ -73,7 +73,10 @@ class TabularEncoder:
         with np.errstate(over="ignore", invalid="ignore"):
             self.mean_ = numeric.mean(axis=0) if len(numeric) else np.zeros(0)
             scale = numeric.std(axis=0) if len(numeric) else np.ones(0)
-        self.scale_ = np.where(scale > 0, scale, 1.0)
+        # A constant column's computed spread is rounding error, not zero: at
+        # most about n * eps * |mean| (the bound scikit-learn's scalers use).
+        rounding = len(numeric) * np.finfo(np.float64).eps * np.abs(self.mean_)
+        self.scale_ = np.where(scale > rounding, scale, 1.0)
         overflow = ~(np.isfinite(self.mean_) & np.isfinite(self.scale_))
         if overflow.any():
             raise ValueError(

@@ -38,6 +38,10 @@ from sk_pimm.exceptions import (
 )
 from sk_pimm.metrics import stage_roc_auc
 
+#: Parameters added after sk_pimm 0.1, with the values that reproduce a model
+#: saved by 0.1.
+PARAMETERS_ADDED_SINCE_0_1 = {"wide": False, "chain_premise": False}
+
 #: Rows per batch at prediction time; larger than training batches for speed.
 PREDICT_BATCH_SIZE = 8192
 
@@ -293,16 +297,42 @@ class BaseCascadeClassifier(ClassifierMixin, BaseEstimator):
 
         Notes
         -----
-        Only ESMM's probabilities are guaranteed never to rise along the
-        funnel; the other networks predict each stage with its own head, so a
-        later stage can, rarely, get a higher probability than an earlier one.
+        Only ESMM's probabilities, and PIMM's with ``chain_premise=True``, are
+        guaranteed never to rise along the funnel; the other networks predict
+        each stage with its own head, so a later stage can, rarely, get a
+        higher probability than an earlier one.
         """
         check_is_fitted(self, "net_")
         frame = self._check_X(X)
-        data = CascadeDataset(self._encoder.transform(frame))
+        features = self._encoder.transform(frame)
         with torch_threads(self.n_threads):
-            logits = self.net_.forward(data, training=False, device="cpu")
-        return torch.sigmoid(logits.double()).numpy()
+            logits = self.net_.forward(
+                CascadeDataset(features), training=False, device="cpu"
+            )
+        proba = torch.sigmoid(logits.double()).numpy()
+        broken = ~np.isfinite(proba).all(axis=1)
+        if broken.any():
+            raise ValueError(self._non_finite_message(frame, features, broken))
+        return proba
+
+    def _non_finite_message(self, frame, features, broken):
+        """Say which rows gave NaN and which numeric columns look to blame."""
+        z = np.abs(features.numeric[broken])
+        names = [str(frame.columns[j]) for j in self._encoder.numeric_columns_]
+        tops = z.max(axis=0) if z.size else np.zeros(len(names))
+        extreme = [name for name, top in zip(names, tops, strict=True) if top > 1e3]
+        blame = (
+            f"Numeric columns {extreme} hold values more than 1,000 standard "
+            "deviations from their mean in fit there"
+            if extreme
+            else "No numeric value is extreme there"
+        )
+        return (
+            f"The network predicted NaN for {int(broken.sum())} of "
+            f"{len(broken)} rows (first at row {int(np.flatnonzero(broken)[0])}). "
+            f"{blame}; the network's activations overflow on such values. "
+            "Clip or transform those columns before predicting."
+        )
 
     def predict(self, X):
         """Whether each impression reaches each stage, thresholded at 0.5.
@@ -413,6 +443,12 @@ class BaseCascadeClassifier(ClassifierMixin, BaseEstimator):
                 },
                 "history": net.history.to_list(),
                 "interrupted": bool(net.interrupted_),
+                # The network as fitted, whatever set_params changed since.
+                "module_params": {
+                    key.removeprefix("module__"): value
+                    for key, value in net.get_params(deep=False).items()
+                    if key.startswith("module__")
+                },
             }
         return state
 
@@ -426,6 +462,10 @@ class BaseCascadeClassifier(ClassifierMixin, BaseEstimator):
                 stacklevel=2,
             )
         net_state = state.pop("_net_state", None)
+        # Models saved before a parameter existed behave as they did then.
+        for name, value in PARAMETERS_ADDED_SINCE_0_1.items():
+            if name in self._parameter_constraints:
+                state.setdefault(name, value)
         super().__setstate__(state)
         if net_state is not None:
             self.net_ = self._restore_net(net_state)
@@ -433,6 +473,8 @@ class BaseCascadeClassifier(ClassifierMixin, BaseEstimator):
     def _restore_net(self, net_state):
         """Rebuild the trained skorch net from its saved weights and history."""
         net = self._build_net(n_train=1, valid_data=None, shuffle_seed=0)
+        fitted = net_state.get("module_params", {})  # absent before 0.2
+        net.set_params(**{f"module__{key}": value for key, value in fitted.items()})
         # Trained on a GPU, loaded where there is none: predict on the CPU.
         net.set_params(device=_map_location(self.device))
         with torch.random.fork_rng(devices=[]):

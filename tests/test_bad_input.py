@@ -70,6 +70,39 @@ def test_non_finite_numeric_value_at_predict_names_the_column(fitted, funnel3, v
         fitted.predict_proba(X)
 
 
+def test_value_that_overflows_the_network_is_an_error_not_nan(funnel3, small):
+    X, y = funnel3
+    est = sk_pimm.PIMMClassifier(**small).fit(X, y)
+    far = X.iloc[:5].assign(price=[1.0, 2.0, 3e30, 4.0, 5.0])
+    # The attention's scores overflow to inf, and inf - inf is NaN.
+    match = r"NaN for 1 of 5 rows \(first at row 2\)\. Numeric columns \['price'\]"
+    with pytest.raises(ValueError, match=match):
+        est.predict_proba(far)
+    assert np.isfinite(est.predict_proba(X.iloc[:5])).all()
+
+
+def test_constant_fraction_column_is_constant_not_amplified(cls, funnel3, small):
+    """A constant 0.1 has a computed spread of about 1e-15, which is rounding."""
+    X, y = funnel3
+    X = X.assign(price=0.1)
+    est = cls(**small).fit(X, y)
+    j = est._encoder.numeric_columns_.index(list(X.columns).index("price"))
+    assert est._encoder.scale_[j] == 1.0
+    nudged = X.iloc[:20].assign(price=0.1000001)
+    np.testing.assert_allclose(
+        est.predict_proba(nudged), est.predict_proba(X.iloc[:20]), atol=1e-5
+    )
+
+
+def test_only_categorical_columns_fit_without_warnings(cls, funnel3, small):
+    X, y = funnel3
+    X = X.select_dtypes(exclude="number")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        est = cls(**small, wide=True).fit(X, y)
+    assert np.isfinite(est.predict_proba(X)).all()
+
+
 def test_non_numeric_value_in_numeric_column_names_the_column(fitted, funnel3):
     X, _ = funnel3
     X = X.assign(score=X["score"].astype(object).where(X.index != 0, "high"))

@@ -279,3 +279,38 @@ def test_same_version_loads_silently(fitted, tmp_path, fmt):
             pickle.loads(pickle.dumps(fitted))
         else:
             _skops_round_trip(fitted, tmp_path / "model.skops")
+
+
+# ------------------------------------------- what changed after fit or since
+@pytest.mark.parametrize("fmt", ["pickle", "skops"])
+def test_set_params_after_fit_does_not_change_the_saved_network(
+    funnel3, fast_params, tmp_path, fmt
+):
+    X, y = funnel3
+    est = sk_pimm.PIMMClassifier(random_state=0, **fast_params).fit(X, y)
+    expected = est.predict_proba(X)
+    # Changed, not refitted: the saved model is still the fitted network.
+    est.set_params(wide=False, chain_premise=False, hidden_units=(3,))
+    if fmt == "pickle":
+        loaded = pickle.loads(pickle.dumps(est))
+    else:
+        loaded = _skops_round_trip(est, tmp_path / "model.skops")
+    np.testing.assert_array_equal(loaded.predict_proba(X), expected)
+    assert loaded.get_params()["hidden_units"] == (3,)
+
+
+def test_model_saved_by_version_0_1_loads_as_it_was(funnel3, fast_params):
+    """0.1 had neither ``wide`` nor ``chain_premise`` nor saved module params."""
+    X, y = funnel3
+    est = sk_pimm.PIMMClassifier(
+        random_state=0, wide=False, chain_premise=False, **fast_params
+    ).fit(X, y)
+    state = est.__getstate__()
+    del state["wide"], state["chain_premise"], state["_net_state"]["module_params"]
+    state["_sk_pimm_version"] = "0.1.0"
+
+    loaded = sk_pimm.PIMMClassifier.__new__(sk_pimm.PIMMClassifier)
+    with pytest.warns(VersionMismatchWarning, match="saved with sk_pimm 0.1.0"):
+        loaded.__setstate__(state)
+    assert loaded.wide is False and loaded.chain_premise is False
+    np.testing.assert_array_equal(loaded.predict_proba(X), est.predict_proba(X))

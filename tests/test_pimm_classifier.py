@@ -755,3 +755,15 @@ def test_n_threads_applies_inside_fit_and_predict_only(funnel3, fast_params):
     assert torch.get_num_threads() == before
     est.predict_proba(X)
     assert torch.get_num_threads() == before
+
+
+def test_chained_predictions_never_rise_along_the_funnel():
+    """Two identical stages: the float32 round trip once lifted the second."""
+    rng = np.random.default_rng(0)
+    n = 2000
+    X = pd.DataFrame({"a": rng.normal(size=n), "c": rng.choice(list("abcdefgh"), n)})
+    first = (X["a"] + rng.normal(size=n) > 0).astype(int)
+    est = PIMMClassifier(max_epochs=3, lr=1e-2, random_state=0, n_threads=1)
+    proba = est.fit(X, np.c_[first, first]).predict_proba(X)
+    assert (np.diff(proba, axis=1) <= 0).all()
+    assert (est.predict(X)[:, 1] <= est.predict(X)[:, 0]).all()

@@ -85,12 +85,14 @@ class WideLayer(nn.Module):
         super().__init__()
         self.categories = InputLayer(cardinalities, 0, n_outputs)
         nn.init.zeros_(self.categories.embedding.weight)
-        self.numbers = nn.Linear(n_numeric, n_outputs)
-        nn.init.zeros_(self.numbers.weight)
-        nn.init.zeros_(self.numbers.bias)
+        self.numbers = nn.Linear(n_numeric, n_outputs) if n_numeric else None
+        if self.numbers is not None:
+            nn.init.zeros_(self.numbers.weight)
+            nn.init.zeros_(self.numbers.bias)
 
     def forward(self, x_cat, x_num):
-        return self.categories.embed(x_cat).sum(dim=1) + self.numbers(x_num)
+        logits = self.categories.embed(x_cat).sum(dim=1)
+        return logits if self.numbers is None else logits + self.numbers(x_num)
 
 
 def add_wide(logits, wide, x_cat, x_num):

@@ -131,15 +131,16 @@ class PIMModule(nn.Module):
             logit = logit + offset
         if not self.chain_premise:
             return logit
-        if prior_label is None or label_probability <= 0.0:
-            # The premise is the prediction: its log straight from the logit.
-            log_s = F.logsigmoid(prior_logit)
-            if self.stop_prior_gradient:
-                log_s = log_s.detach()
-        else:
+        if prior_label is not None and label_probability > 0.0:
             # A label of 0 gives a probability of 0: its log is capped, not -inf.
             log_s = torch.log(s.clamp(min=torch.finfo(s.dtype).tiny))
-        return logit_from_log(log_s + F.logsigmoid(logit))
+            return logit_from_log(log_s + F.logsigmoid(logit))
+        # The premise is the prediction: its log straight from the logit.
+        prior = prior_logit.detach() if self.stop_prior_gradient else prior_logit
+        chained = logit_from_log(F.logsigmoid(prior) + F.logsigmoid(logit))
+        # q_t = q_{t-1} * sigmoid(c) <= q_{t-1}; the minimum only undoes
+        # float32 rounding, which could otherwise lift q_t above q_{t-1}.
+        return torch.minimum(chained, prior)
 
 
 class PIMMNetwork(nn.Module):
