@@ -2,10 +2,15 @@
 
 import os
 import platform
+import subprocess
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import sk_pimm
+
+REPOSITORY = Path(__file__).resolve().parents[1]
 
 PACKAGES = (
-    "sk-pimm",
     "torch",
     "skorch",
     "scikit-learn",
@@ -23,8 +28,28 @@ def describe(script, argv):
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
         "cpu_count": os.cpu_count(),
-        "versions": {name: _installed_version(name) for name in PACKAGES},
+        "commit": _commit(),
+        "versions": {
+            "sk-pimm": sk_pimm.__version__,
+            **{name: _installed_version(name) for name in PACKAGES},
+        },
     }
+
+
+def _commit():
+    """The git commit the code ran at, marked when files differed from it."""
+
+    def git(*args):
+        return subprocess.run(
+            ["git", *args], cwd=REPOSITORY, capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    try:
+        commit = git("rev-parse", "--short", "HEAD")
+        changed = git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return f"{commit} with uncommitted changes" if changed else commit
 
 
 def _installed_version(package):
