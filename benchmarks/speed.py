@@ -93,8 +93,10 @@ TRIED = {
         "computed in one product per layer, fused Adam. Both sides train the "
         "same widths: four 64-unit experts and 32-unit towers for MMoE; "
         "64-32 towers for AITM (torch-rechub's adds a 32-unit layer and "
-        "batch normalisation). sk_pimm's AITM still runs its stages' towers, "
-        "transfers and attention one after another, in small products"
+        "batch normalisation); sk_pimm's without its wide part, which "
+        "torch-rechub's networks do not have. sk_pimm's AITM still runs its "
+        "stages' towers, transfers and attention one after another, in small "
+        "products"
     ),
     "preprocess_share_of_epoch": "category lookups vectorised per column",
     "growth_8x_rows": "no per-row Python work in training",
@@ -242,8 +244,14 @@ def compare_with_rechub(X, y, tensors_of, settings, n_epochs):
     rows = {}
     ours_settings = {**settings, "max_epochs": n_epochs}
     for kind, estimator in (
-        ("MMoE", MMoEClassifier(n_experts=4, expert_units=(64,), hidden_units=(32,))),
-        ("AITM", AITMClassifier(hidden_units=(64, 32))),
+        # Without the wide part, which torch-rechub's networks do not have.
+        (
+            "MMoE",
+            MMoEClassifier(
+                n_experts=4, expert_units=(64,), hidden_units=(32,), wide=False
+            ),
+        ),
+        ("AITM", AITMClassifier(hidden_units=(64, 32), wide=False)),
     ):
         est = estimator.set_params(random_state=0, **ours_settings).fit(X, y)
         ours = median_epoch_seconds(est)
