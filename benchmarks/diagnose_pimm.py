@@ -27,9 +27,16 @@ RESULTS = Path(__file__).resolve().parent / "results"
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared/data/kuairand-pure"
 STAGES = ("is_click", "long_view", "is_like")
 
-# Embeddings of width 8 and no wide part, the defaults when these curves were
-# first drawn; the variants below show why the defaults changed.
-BASE = {"lr": 1e-3, "cascade": "clip", "embedding_dim": 8, "wide": False}
+# Embeddings of width 8, no wide part and no chained premise, the defaults
+# when these curves were first drawn; the variants show why the defaults
+# changed.
+BASE = {
+    "lr": 1e-3,
+    "cascade": "clip",
+    "embedding_dim": 8,
+    "wide": False,
+    "chain_premise": False,
+}
 VARIANTS = {
     "embedding 8, lr 1e-3, window = all epochs": {},
     "lr 3e-3": {"lr": 3e-3},
@@ -57,6 +64,12 @@ VARIANTS = {
         "lr": 3e-3,
         "wide": True,
         "min_frequency": 2,
+    },
+    "embedding 16, lr 3e-3, wide, chained premise": {
+        "embedding_dim": 16,
+        "lr": 3e-3,
+        "wide": True,
+        "chain_premise": True,
     },
 }
 #: Variants that also take the logarithm of the non-negative numeric columns.
