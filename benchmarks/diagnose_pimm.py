@@ -23,6 +23,9 @@ import torch
 from sk_pimm import PIMMClassifier
 from sk_pimm.datasets import load_kuairand
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from validation import whole_curve_estimator  # noqa: E402
+
 RESULTS = Path(__file__).resolve().parent / "results"
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared/data/kuairand-pure"
 STAGES = ("is_click", "long_view", "is_like")
@@ -86,15 +89,8 @@ def log_numbers(X):
 
 
 def curves(variant, X, y, epochs, seed):
-    est = PIMMClassifier(
-        **{**BASE, **VARIANTS[variant]},
-        max_epochs=epochs,
-        early_stopping=True,
-        validation_split="last",
-        validation_fraction=0.2,
-        n_iter_no_change=epochs,  # never stop: the whole curve is wanted
-        random_state=seed,
-    )
+    settings = {**BASE, **VARIANTS[variant]}
+    est = whole_curve_estimator(PIMMClassifier, settings, epochs, seed)
     started = time.perf_counter()
     est.fit(log_numbers(X) if variant in LOG_NUMBERS else X, y)
     history = est.history_

@@ -34,6 +34,7 @@ from sk_pimm.datasets import load_kuairand
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from environment import describe  # noqa: E402
+from validation import whole_curve_estimator  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared/data/kuairand-pure"
@@ -64,16 +65,7 @@ MODELS = {
 def validation_curve(model, X, y, epochs, seed):
     """Validation AUC per epoch and stage, shape (epochs, n_stages)."""
     model_class, settings = MODELS[model]
-    est = model_class(
-        **SHARED,
-        **settings,
-        max_epochs=epochs,
-        early_stopping=True,
-        validation_split="last",
-        validation_fraction=0.2,
-        n_iter_no_change=epochs,  # never stop: the whole curve is wanted
-        random_state=seed,
-    )
+    est = whole_curve_estimator(model_class, {**SHARED, **settings}, epochs, seed)
     est.fit(X, y)
     return np.array([[e[f"valid_auc_{s}"] for s in STAGES] for e in est.history_])
 
