@@ -100,7 +100,10 @@ class TabularEncoder:
 
     def __setstate__(self, state):
         state = dict(state)
-        state["categories_"] = [pd.Index(values) for values in state["categories_"]]
+        # tupleize_cols=False: tuple categories stay tuples, not a MultiIndex.
+        state["categories_"] = [
+            pd.Index(values, tupleize_cols=False) for values in state["categories_"]
+        ]
         self.__dict__.update(state, _lookups={})
 
     @property
@@ -143,9 +146,13 @@ class TabularEncoder:
         # stay the same, in the same order (codes index them by position;
         # pandas calls unordered dtypes equal whatever their order). Code -1
         # (missing) takes the appended last entry, 0, like any unknown value.
+        # Index.equals ignores the dtype: it calls [0, 1] equal to [False,
+        # True], which get_indexer does not match, so the dtype is compared too.
         seen, lookup = self._lookups.get(k, (None, None))
         levels = column.cat.categories
-        if seen is None or not (seen is levels or seen.equals(levels)):
+        if seen is None or not (
+            seen is levels or (seen.dtype == levels.dtype and seen.equals(levels))
+        ):
             lookup = np.append(categories.get_indexer(levels), -1) + 1
             self._lookups[k] = (levels, lookup)
         return lookup[column.cat.codes.to_numpy()]
@@ -197,6 +204,22 @@ class TabularEncoder:
 
     def _numeric_values(self, frame):
         columns = frame.iloc[:, self.numeric_columns_]
+        temporal = [
+            str(name)
+            for name, dtype in columns.dtypes.items()
+            if pd.api.types.is_datetime64_any_dtype(dtype)
+            or pd.api.types.is_timedelta64_dtype(dtype)
+        ]
+        if temporal:
+            # Their integer values count units (ns, us, s) that pandas picks
+            # by how the column was made, so the same time can give numbers
+            # 1,000 times apart: they are not read as numbers silently.
+            raise ValueError(
+                f"Columns {temporal} hold dates or durations. Convert them to "
+                "numbers first, e.g. the hour with X[c].dt.hour or seconds with "
+                "(X[c] - start).dt.total_seconds(), or list them in "
+                "categorical_features."
+            )
         values = np.empty(columns.shape, dtype=np.float64)
         for k, name in enumerate(columns.columns):
             try:
@@ -227,6 +250,12 @@ def as_frame(X):
             "input."
         )
     if isinstance(X, pd.DataFrame):
+        duplicated = X.columns[X.columns.duplicated()].unique().tolist()
+        if duplicated:
+            raise ValueError(
+                f"X has duplicate column names {duplicated}; give every column "
+                "its own name."
+            )
         complex_columns = [
             str(name)
             for name, dtype in X.dtypes.items()

@@ -92,11 +92,14 @@ def _as_binary_matrix(y, stage_names):
                 f"Stage {name!r} of y has {int(column.isna().sum())} missing "
                 "values; every label must be 0 or 1."
             )
+        dtype = column.dtype
+        if pd.api.types.is_object_dtype(column):
+            column = column.infer_objects()  # 0/1 held as Python objects
         if not (
             pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)
         ):
             raise ValueError(
-                f"Stage {name!r} of y has dtype {column.dtype}; labels must be "
+                f"Stage {name!r} of y has dtype {dtype}; labels must be "
                 "numeric 0/1 (convert strings such as 'yes'/'no' first)."
             )
         array = column.to_numpy(dtype=float)
@@ -117,13 +120,19 @@ def _as_binary_matrix(y, stage_names):
     return np.column_stack(columns)
 
 
+#: Below this many rows, equality of a column and a stage is not evidence.
+LEAKAGE_MIN_ROWS = 30
+
+
 def warn_label_leakage(frame, labels, stage_names, *, stacklevel=1):
     """Warn about feature columns that equal a stage's label.
 
     A label left among the features makes every score too good to be true.
     A column counts as equal to a stage when its values are the stage's 0/1
     labels, or when it has two distinct values that split the rows exactly
-    as the labels do. Stages with a single class are not checked.
+    as the labels do. Stages with a single class are not checked, nor are
+    fewer than ``LEAKAGE_MIN_ROWS`` rows, where a two-valued column often
+    matches a stage by chance.
 
     Parameters
     ----------
@@ -139,7 +148,7 @@ def warn_label_leakage(frame, labels, stage_names, *, stacklevel=1):
     informative = [
         t for t in range(labels.shape[1]) if 0 < labels[:, t].sum() < len(labels)
     ]
-    if not informative:
+    if not informative or len(labels) < LEAKAGE_MIN_ROWS:
         return
     for name, column in frame.items():
         codes, uniques = pd.factorize(column, use_na_sentinel=False)

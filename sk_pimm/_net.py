@@ -80,8 +80,8 @@ class CascadeNet(NeuralNet):
             epoch = len(self.history)
             raise ValueError(
                 f"Training diverged: the loss became {loss.item()} in epoch "
-                f"{epoch}. Lower lr, or check the numeric columns for extreme "
-                "values."
+                f"{epoch}. Lower lr, check the numeric columns for extreme "
+                "values, or lower very large stage_weights or calibrator_weight."
             )
         loss.backward()
         return {"loss": loss, "y_pred": y_pred}

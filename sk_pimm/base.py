@@ -154,9 +154,11 @@ class BaseCascadeClassifier(ClassifierMixin, BaseEstimator):
         check_units("hidden_units", self.hidden_units)
         if self.stage_weights is not None:
             try:
-                weights = np.asarray(self.stage_weights, dtype=float)
+                weights = np.asarray(self.stage_weights)
             except (TypeError, ValueError):
                 weights = np.array([np.nan])
+            if weights.dtype.kind not in "iuf":  # strings and booleans too
+                weights = np.full(max(weights.size, 1), np.nan)
             if (
                 weights.shape != (n_stages,)
                 or not np.isfinite(weights).all()
@@ -195,8 +197,12 @@ class BaseCascadeClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(
                 f"early_stopping has nothing to measure: no stage has both classes "
                 f"in the {n_valid} validation rows, so every validation AUC is "
-                "undefined. Raise validation_fraction, or use "
-                "validation_split='random'."
+                "undefined. Raise validation_fraction"
+                + (
+                    ", or use validation_split='random'."
+                    if self.validation_split == "last"
+                    else ", or pass more rows."
+                )
             )
 
         def subset(index):
@@ -431,6 +437,8 @@ class BaseCascadeClassifier(ClassifierMixin, BaseEstimator):
         """
         # A copy: the parent may hand back the live __dict__ itself.
         state = dict(super().__getstate__())
+        if "net_" in state:
+            self._check_restorable()
         state["_sk_pimm_version"] = __version__
         if isinstance(state.get("device"), torch.device):
             state["device"] = str(state["device"])  # plain data for skops
@@ -451,6 +459,23 @@ class BaseCascadeClassifier(ClassifierMixin, BaseEstimator):
                 },
             }
         return state
+
+    def _check_restorable(self):
+        """Refuse to save a model whose hyperparameters could not rebuild it.
+
+        Loading rebuilds the network from the current hyperparameters, so
+        invalid ones set after fit would give a file that cannot be loaded.
+        The fitted model itself is unharmed: fix them and save again.
+        """
+        try:
+            self._validate_params()
+            check_units("hidden_units", self.hidden_units)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"This fitted {type(self).__name__} cannot be saved: set_params "
+                f"after fit gave it invalid hyperparameters ({exc}). Set valid "
+                "ones and save again; the fitted model is unchanged."
+            ) from exc
 
     def __setstate__(self, state):
         saved = state.pop("_sk_pimm_version", None)
@@ -547,6 +572,12 @@ def torch_threads(n_threads):
     if n_threads is None:
         yield
         return
+    if isinstance(n_threads, bool) or not (
+        isinstance(n_threads, Integral) and n_threads >= 1
+    ):
+        raise ValueError(
+            f"n_threads must be None or a positive integer; got {n_threads!r}."
+        )
     previous = torch.get_num_threads()
     torch.set_num_threads(n_threads)
     try:

@@ -28,7 +28,11 @@ class PIMMClassifier(BaseCascadeClassifier):
         Shape of the decay of ``p``; see
         :func:`sk_pimm.curriculum.curriculum_probability`.
     curriculum_start : float, default=1.0
-        ``p`` at the start of training (1 = always the true label).
+        ``p`` at progress 0, the start of training (1 = always the true
+        label). Progress counts the batch being trained: batch ``k`` of a
+        window of ``n`` batches trains at progress ``k / n``, so the window's
+        last batch uses ``curriculum_end`` and its first already a little
+        less than ``curriculum_start`` (all of it if ``n`` is 1).
     curriculum_end : float, default=0.0
         ``p`` at the end of the curriculum window (0 = always predictions).
     curriculum_epochs : int, default=None

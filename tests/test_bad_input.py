@@ -385,3 +385,94 @@ def test_invalid_hyperparameter_value_for_this_data_is_named(
     X, y = funnel3
     with pytest.raises(ValueError, match=message):
         cls(**params).fit(X, y)
+
+
+# ------------------------------------------- found by the second adversarial pass
+@pytest.mark.parametrize(
+    "make_column",
+    [
+        lambda n: pd.date_range("2024-01-01", periods=n, freq="h"),
+        lambda n: pd.date_range("2024-01-01", periods=n, freq="h", tz="UTC"),
+        lambda n: pd.to_timedelta(np.arange(n), unit="s"),
+    ],
+    ids=["datetime", "datetime-tz", "timedelta"],
+)
+def test_date_or_duration_column_is_refused_not_read_as_integers(
+    cls, funnel3, small, make_column
+):
+    # Their integers count ns or us, whichever pandas picked: the same times
+    # could otherwise give numbers 1,000 times apart.
+    X, y = funnel3
+    with pytest.raises(ValueError, match=r"\['seen'\] hold dates or durations"):
+        cls(**small).fit(X.assign(seen=make_column(len(X))), y)
+
+
+def test_date_column_listed_as_categorical_is_embedded(funnel3, small):
+    X, y = funnel3
+    X = X.assign(day=pd.date_range("2024-01-01", periods=len(X), freq="D").floor("7D"))
+    categorical = [c for c in X.columns if not pd.api.types.is_float_dtype(X[c])]
+    est = sk_pimm.PIMMClassifier(categorical_features=categorical, **small).fit(X, y)
+    assert np.isfinite(est.predict_proba(X)).all()
+    assert len(est._encoder.categories_[categorical.index("day")]) > 1
+
+
+def test_duplicate_column_names_are_named(cls, funnel3, small):
+    X, y = funnel3
+    X = X.set_axis([X.columns[0]] * 2 + list(X.columns[2:]), axis=1)
+    with pytest.raises(
+        ValueError, match=rf"duplicate column names \['{X.columns[0]}'\]"
+    ):
+        cls(**small).fit(X, y)
+
+
+@pytest.mark.parametrize("weights", [["1", "2", "3"], [True, True, True]])
+def test_stage_weights_that_are_not_numbers_are_refused(funnel3, small, weights):
+    X, y = funnel3
+    with pytest.raises(ValueError, match="stage_weights must hold 3 finite"):
+        sk_pimm.PIMMClassifier(stage_weights=weights, **small).fit(X, y)
+
+
+@pytest.mark.parametrize("n_threads", [0, -1, 1.5, True])
+def test_bad_n_threads_set_after_fit_is_named_at_predict(fitted, funnel3, n_threads):
+    X, _ = funnel3
+    est = sk_pimm.PIMMClassifier()
+    est.__dict__.update(fitted.__dict__)  # a copy whose parameters can change
+    est.set_params(n_threads=n_threads)
+    with pytest.raises(ValueError, match="n_threads must be None or a positive"):
+        est.predict_proba(X)
+
+
+def test_object_labels_holding_0_1_are_labels(funnel3, small):
+    X, y = funnel3
+    as_int = sk_pimm.ESMMClassifier(**small).fit(X, y)
+    as_object = sk_pimm.ESMMClassifier(**small).fit(X, y.astype(object))
+    np.testing.assert_array_equal(as_object.predict_proba(X), as_int.predict_proba(X))
+
+
+def test_tiny_data_is_not_checked_for_leakage(funnel3, small):
+    # In 6 rows a two-valued column matches a stage by chance too often for
+    # the match to say anything: here one equals the click label.
+    X, y = funnel3
+    rows = np.r_[
+        np.flatnonzero(y["click"] == 1)[:3], np.flatnonzero(y["click"] == 0)[:3]
+    ]
+    X, y = X.iloc[rows], y.iloc[rows]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LabelLeakageWarning)
+        warnings.simplefilter("ignore", DegenerateStageWarning)
+        sk_pimm.PIMMClassifier(**{**small, "batch_size": 4}).fit(
+            X.assign(flag=y["click"].to_numpy()), y
+        )
+
+
+@pytest.mark.parametrize(
+    "split, advice",
+    [("last", "validation_split='random'"), ("random", "pass more rows")],
+)
+def test_early_stopping_advice_fits_the_split(funnel3, small, split, advice):
+    X, y = funnel3
+    est = sk_pimm.PIMMClassifier(
+        **small, early_stopping=True, validation_split=split, validation_fraction=0.01
+    )
+    with pytest.raises(ValueError, match=re.escape(advice)):
+        est.fit(X, y * 0)

@@ -1,5 +1,7 @@
 """Tests of the encoder that turns tabular X into codes and standardised floats."""
 
+import pickle
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -121,6 +123,36 @@ def test_category_order_does_not_change_the_codes():
     reordered = X.assign(c=X["c"].cat.reorder_categories(["c", "b", "a"]))
     np.testing.assert_array_equal(encoder.transform(reordered).categorical, codes)
     np.testing.assert_array_equal(encoder.transform(X).categorical, codes)
+
+
+def test_codes_depend_on_the_input_only_not_on_earlier_calls():
+    # pandas calls the categories [0, 1] and [False, True] equal; a lookup
+    # cached for one must not serve the other.
+    flags = pd.Series([True, False, True, True])
+    as_bool = pd.DataFrame({"flag": pd.Categorical(flags)})
+    as_int = pd.DataFrame({"flag": pd.Categorical(flags.astype(int))})
+    encoder = TabularEncoder()
+    codes = encoder.fit_transform(as_bool).categorical
+    fresh = pickle.loads(pickle.dumps(encoder))  # starts with an empty cache
+    for first, second in [(as_bool, as_int), (as_int, as_bool)]:
+        for enc in (encoder, fresh):
+            enc.transform(first)
+            np.testing.assert_array_equal(
+                enc.transform(second).categorical,
+                pickle.loads(pickle.dumps(encoder)).transform(second).categorical,
+            )
+    np.testing.assert_array_equal(encoder.transform(as_bool).categorical, codes)
+    assert (encoder.transform(as_int).categorical == 0).all()  # not the same values
+
+
+def test_tuple_categories_survive_pickling():
+    X = pd.DataFrame({"path": pd.Series([("a",), ("a", "b"), ("a", "b", "c")] * 2)})
+    encoder = TabularEncoder()
+    codes = encoder.fit_transform(X).categorical
+    loaded = pickle.loads(pickle.dumps(encoder))
+    np.testing.assert_array_equal(loaded.transform(X).categorical, codes)
+    unseen = pd.DataFrame({"path": pd.Series([("z", "z", "z", "z")])})
+    assert loaded.transform(unseen).categorical.tolist() == [[0]]
 
 
 def test_unhashable_categories_are_named():

@@ -299,6 +299,29 @@ def test_set_params_after_fit_does_not_change_the_saved_network(
     assert loaded.get_params()["hidden_units"] == (3,)
 
 
+@pytest.mark.parametrize(
+    "change, bad",
+    [({"batch_size": 0}, "batch_size"), ({"hidden_units": ()}, "hidden_units")],
+)
+def test_invalid_set_params_after_fit_refuses_to_save_and_keeps_the_model(
+    funnel3, fast_params, tmp_path, change, bad
+):
+    # Loading rebuilds the network from the parameters: saving these would
+    # give a file that cannot be loaded.
+    X, y = funnel3
+    est = sk_pimm.PIMMClassifier(random_state=0, **fast_params).fit(X, y)
+    expected = est.predict_proba(X)
+    valid = {key: est.get_params()[key] for key in change}
+    est.set_params(**change)
+    with pytest.raises(ValueError, match=f"cannot be saved.*{bad}.*save again"):
+        pickle.dumps(est)
+    with pytest.raises(ValueError, match="cannot be saved"):
+        persistence.dump(est, tmp_path / "model.skops")
+    np.testing.assert_array_equal(est.predict_proba(X), expected)
+    loaded = pickle.loads(pickle.dumps(est.set_params(**valid)))
+    np.testing.assert_array_equal(loaded.predict_proba(X), expected)
+
+
 def test_model_saved_by_version_0_1_loads_as_it_was(funnel3, fast_params):
     """0.1 had neither ``wide`` nor ``chain_premise`` nor saved module params."""
     X, y = funnel3
