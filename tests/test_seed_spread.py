@@ -46,3 +46,25 @@ def test_bad_arguments_are_refused_before_any_training(argv, message, capsys):
     with pytest.raises(SystemExit):
         seed_spread.main(argv)
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv, written",
+    [
+        ([], True),
+        (["--seeds", "0", "1"], False),
+        (["--seeds", "0", "1", "--write"], True),
+    ],
+)
+def test_only_the_full_run_writes_unless_asked(monkeypatch, tmp_path, argv, written):
+    rng = np.random.default_rng(0)
+    monkeypatch.setattr(seed_spread, "RESULTS", tmp_path)
+    monkeypatch.setattr(seed_spread, "load_kuairand", lambda *a, **k: (None, None))
+    monkeypatch.setattr(
+        seed_spread,
+        "validation_curve",
+        lambda model, X, y, epochs, seed: rng.uniform(0.6, 0.8, (epochs, 3)),
+    )
+    seed_spread.main(argv)
+    assert (tmp_path / "seed_spread.md").exists() is written
+    assert (tmp_path / "seed_spread.json").exists() is written
