@@ -472,7 +472,8 @@ def run_dataset(name, data, seeds, max_epochs, models, log):
             continue
         log(f"{name}: {model}: choosing among {len(candidates)} settings")
         params, epochs, tried = choose(runner, candidates, X_train, y_train)
-        log(f"{name}: {model}: chose {params}, {epochs} epochs; {len(seeds)} seeds")
+        trained = f", {epochs} epochs" if epochs else ""
+        log(f"{name}: {model}: chose {params}{trained}; seeds {list(seeds)}")
         runs = evaluate(runner, params, epochs, data, seeds)
         results[model] = {
             "params": params,
