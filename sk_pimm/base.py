@@ -116,6 +116,7 @@ class BaseCascadeClassifier(ClassifierMixin, BaseEstimator):
                 "stage labels per impression, in the same order as X."
             )
         self._check_params(labels.shape[1])
+        _check_device(self.device)
         rng = check_random_state(self.random_state)
         seeds = rng.randint(np.iinfo(np.int32).max, size=3)
         torch_seed, split_seed, shuffle_seed = (int(s) for s in seeds)
@@ -157,10 +158,9 @@ class BaseCascadeClassifier(ClassifierMixin, BaseEstimator):
                 weights = np.asarray(self.stage_weights)
             except (TypeError, ValueError):
                 weights = np.array([np.nan])
-            if weights.dtype.kind not in "iuf":  # strings and booleans too
-                weights = np.full(max(weights.size, 1), np.nan)
             if (
-                weights.shape != (n_stages,)
+                weights.dtype.kind not in "iuf"  # strings and booleans too
+                or weights.shape != (n_stages,)
                 or not np.isfinite(weights).all()
                 or (weights < 0).any()
                 or not weights.any()
@@ -170,7 +170,6 @@ class BaseCascadeClassifier(ClassifierMixin, BaseEstimator):
                     "numbers, one per stage of y, not all zero; got "
                     f"{self.stage_weights!r}."
                 )
-        _check_device(self.device)
 
     def _split(self, features, labels, seed):
         if not self.early_stopping:
@@ -461,7 +460,7 @@ class BaseCascadeClassifier(ClassifierMixin, BaseEstimator):
         return state
 
     def _check_restorable(self):
-        """Refuse to save a model whose hyperparameters could not rebuild it.
+        """Refuse to save a model with hyperparameters that fit would refuse.
 
         Loading rebuilds the network from the current hyperparameters, so
         invalid ones set after fit would give a file that cannot be loaded.
@@ -469,7 +468,7 @@ class BaseCascadeClassifier(ClassifierMixin, BaseEstimator):
         """
         try:
             self._validate_params()
-            check_units("hidden_units", self.hidden_units)
+            self._check_params(len(self.stage_names_))
         except (TypeError, ValueError) as exc:
             raise ValueError(
                 f"This fitted {type(self).__name__} cannot be saved: set_params "

@@ -301,7 +301,11 @@ def test_set_params_after_fit_does_not_change_the_saved_network(
 
 @pytest.mark.parametrize(
     "change, bad",
-    [({"batch_size": 0}, "batch_size"), ({"hidden_units": ()}, "hidden_units")],
+    [
+        ({"batch_size": 0}, "batch_size"),
+        ({"hidden_units": ()}, "hidden_units"),
+        ({"stage_weights": ["a", "b", "c"]}, "stage_weights"),
+    ],
 )
 def test_invalid_set_params_after_fit_refuses_to_save_and_keeps_the_model(
     funnel3, fast_params, tmp_path, change, bad
