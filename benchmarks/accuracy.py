@@ -70,10 +70,10 @@ from sk_pimm.metrics import stage_log_loss, stage_roc_auc  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from environment import describe  # noqa: E402
+from validation import VALIDATION_FRACTION  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared/data"
-VALIDATION_FRACTION = 0.2
 SEEDS = (0, 1, 2, 3, 4)
 LEARNING_RATES = (1e-3, 3e-3)
 

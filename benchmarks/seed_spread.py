@@ -43,6 +43,7 @@ DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared/data/kuairand-pure"
 STAGES = ("is_click", "long_view", "is_like")
 CHOSEN_EPOCHS = 3
 SEEDS = [0, 1, 2, 3, 4]
+EPOCHS = 5
 
 SHARED = {"lr": 3e-3, "cascade": "clip"}
 MODELS = {
@@ -107,20 +108,16 @@ def report(results, seeds, epochs, seconds):
         f"{seconds / 60:.0f} min). Fit on the first 80 % of 2022-04-25..30, "
         "scored on its latest 20 %; the test period is not read. Validation "
         f"AUC, mean ± std over {len(seeds)} seeds, one thread.",
-        "",
-        "## At each model's best epoch (best seed-mean AUC over the stages)",
-        "",
-        header,
-        rule,
     ]
-    for model, r in results.items():
-        row = cells(r["best_mean"], r["best_std"])
-        lines.append(f"| {model} | {r['best_epoch']} | " + " | ".join(row) + " |")
-    lines += ["", f"## At epoch {CHOSEN_EPOCHS}, as the benchmark trains", ""]
-    lines += [header, rule]
-    for model, r in results.items():
-        row = cells(r["chosen_mean"], r["chosen_std"])
-        lines.append(f"| {model} | {r['chosen_epoch']} | " + " | ".join(row) + " |")
+    tables = {
+        "best": "At each model's best epoch (best seed-mean AUC over the stages)",
+        "chosen": f"At epoch {CHOSEN_EPOCHS}, as the benchmark trains",
+    }
+    for key, title in tables.items():
+        lines += ["", f"## {title}", "", header, rule]
+        for model, r in results.items():
+            row = cells(r[f"{key}_mean"], r[f"{key}_std"])
+            lines.append(f"| {model} | {r[f'{key}_epoch']} | " + " | ".join(row) + " |")
     lines += [
         "",
         f"## Deepest stage ({STAGES[-1]}) by epoch, seed mean",
@@ -143,7 +140,7 @@ def main(argv=None):
         help="the kuairand-pure folder (default: %(default)s)",
     )
     parser.add_argument(
-        "--epochs", type=int, default=5, help="epochs per fit (default: 5)"
+        "--epochs", type=int, default=EPOCHS, help="epochs per fit (default: 5)"
     )
     parser.add_argument(
         "--seeds", type=int, nargs="+", default=SEEDS, help="default: 0 1 2 3 4"
@@ -176,7 +173,7 @@ def main(argv=None):
     seconds = time.perf_counter() - started
     text = report(results, args.seeds, args.epochs, seconds)
     print(text)
-    full = (args.epochs, args.seeds, args.models) == (5, SEEDS, list(MODELS))
+    full = (args.epochs, args.seeds, args.models) == (EPOCHS, SEEDS, list(MODELS))
     if not (full or args.write):
         return
     RESULTS.mkdir(exist_ok=True)
